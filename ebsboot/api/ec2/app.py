@@ -1,0 +1,116 @@
+"""The EC2 Query API as a WSGI application.
+
+One request: parse the form (GET query or POST body), verify the signature
+against the stored credentials, check policy, run the action, answer EC2
+XML. Every failure becomes an EC2 error document; a bug becomes a logged
+``InternalError`` (500), never a traceback on the wire.
+"""
+
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+import webob
+import webob.dec
+
+from ebsboot.api.ec2 import auth
+from ebsboot.api.ec2 import params as ec2_params
+from ebsboot.api.ec2 import regions
+from ebsboot.api.ec2 import snapshots
+from ebsboot.api.ec2 import volumes
+from ebsboot.api.ec2 import xmlutil
+from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+from ebsboot import exception
+from ebsboot import policy
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_VERSION = '2016-11-15'
+
+# Parameters that belong to the protocol, not to an action.
+PROTOCOL_PARAMS = frozenset((
+    'Action', 'Version', 'AWSAccessKeyId', 'SignatureMethod',
+    'SignatureVersion', 'Timestamp', 'Expires', 'Signature',
+    'SecurityToken', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date',
+    'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature',
+    'X-Amz-Security-Token',
+))
+
+ACTIONS = {}
+for _module in (regions, volumes, snapshots):
+    ACTIONS.update(_module.ACTIONS)
+
+
+def _lookup_secret(access_key):
+    credential = db.credential_get(ebs_context.get_admin_context(),
+                                   access_key)
+    return credential.secret_key if credential else None
+
+
+class EC2Application:
+    """WSGI callable serving the EC2 Query API."""
+
+    def __init__(self, actions=None):
+        self.actions = actions or ACTIONS
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        request_id = uuidutils.generate_uuid()
+        action = None
+        version = DEFAULT_VERSION
+        try:
+            if request.method not in ('GET', 'POST'):
+                raise exception.InvalidRequest(
+                    'The EC2 API accepts GET and POST only.')
+            if (request.content_length or 0) > CONF.api.max_request_size:
+                raise exception.InvalidRequest('The request is too large.')
+            form = dict(request.params.items())
+            action = form.get('Action')
+            version = form.get('Version') or DEFAULT_VERSION
+            context = self._authenticate(request, request_id)
+            if not action:
+                raise exception.MissingAction()
+            handler = self.actions.get(action)
+            if handler is None:
+                raise exception.InvalidAction(action=action)
+            policy.authorize(context, action)
+            params = ec2_params.Params(ec2_params.unflatten(
+                {k: v for k, v in form.items()
+                 if k not in PROTOCOL_PARAMS}))
+            if params.get_bool('DryRun'):
+                raise exception.DryRunOperation()
+            data = handler(context, params, request)
+        except exception.EC2Error as e:
+            if e.status >= 500:
+                LOG.error('%s failed: %s', action, e.msg)
+            else:
+                LOG.info('%s refused: %s %s', action, e.code, e.msg)
+            return self._error(e.status, e.code, e.msg, request_id)
+        except Exception:
+            LOG.exception('Unexpected error in %s', action)
+            return self._error(500, 'InternalError',
+                               'An internal error has occurred.', request_id)
+        body = xmlutil.render_response(action, version, request_id, data)
+        return webob.Response(body=body, status=200,
+                              content_type='text/xml', charset='UTF-8')
+
+    def _authenticate(self, request, request_id):
+        access_key = auth.verify_request(
+            request, _lookup_secret, CONF.api.region_name,
+            ttl=CONF.api.signature_ttl)
+        credential = db.credential_get(ebs_context.get_admin_context(),
+                                       access_key)
+        if credential is None:
+            raise exception.AuthFailure()
+        return ebs_context.RequestContext(
+            access_key=access_key,
+            project_id=credential.project_id,
+            roles=['reader', 'member'],
+            request_id='req-' + request_id,
+            overwrite=True)
+
+    @staticmethod
+    def _error(status, code, message, request_id):
+        body = xmlutil.render_error(code, message, request_id)
+        return webob.Response(body=body, status=status,
+                              content_type='text/xml', charset='UTF-8')

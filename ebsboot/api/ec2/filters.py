@@ -1,0 +1,88 @@
+"""EC2 ``Filter.N`` matching and ``MaxResults``/``NextToken`` paging."""
+
+import base64
+import binascii
+import fnmatch
+import json
+
+from ebsboot import exception
+
+
+def _matches(value, patterns):
+    if isinstance(value, (list, tuple, set)):
+        return any(_matches(v, patterns) for v in value)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        value = 'true' if value else 'false'
+    value = str(value)
+    # AWS filter values take * and ? wildcards (case-sensitive).
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+
+
+def apply(items, filters, extractors):
+    """Items matching every filter (values of one filter are OR-ed).
+
+    ``extractors`` maps a filter name to a function of the item giving its
+    value(s); an unknown name is an InvalidParameterValue, as in AWS.
+    """
+    for name in filters:
+        if name not in extractors:
+            raise exception.InvalidParameterValue(
+                "The filter '%s' is invalid" % name)
+    for name, patterns in filters.items():
+        extract = extractors[name]
+        items = [item for item in items if _matches(extract(item), patterns)]
+    return items
+
+
+def _encode_token(offset):
+    raw = json.dumps({'offset': offset}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token):
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))
+        offset = offset['offset']
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise exception.InvalidPaginationToken(token=token)
+    if not isinstance(offset, int) or offset < 0:
+        raise exception.InvalidPaginationToken(token=token)
+    return offset
+
+
+class Pager:
+    """``MaxResults``/``NextToken`` of a Describe call, checked up front.
+
+    Checking before any lookup makes a bad combination fail as such, not
+    as a NotFound of one of the ids. As in AWS, a MaxResults above the
+    action's maximum returns the maximum; below the minimum it is an error.
+    """
+
+    def __init__(self, params, ids_given=False, minimum=5, maximum=1000):
+        self.max_results = params.get_int('MaxResults')
+        self.next_token = params.get_str('NextToken')
+        if self.max_results is None and self.next_token is None:
+            self.limit = None
+            return
+        if ids_given and self.max_results is not None:
+            raise exception.InvalidParameterCombination(
+                'The parameter MaxResults cannot be used with the '
+                'parameter of resource ids')
+        if self.max_results is not None and self.max_results < minimum:
+            raise exception.InvalidParameterValue(
+                'Value ( %d ) for parameter maxResults is invalid. '
+                'Expecting a value greater than %d.'
+                % (self.max_results, minimum - 1))
+        self.limit = min(self.max_results or maximum, maximum)
+        self.offset = (_decode_token(self.next_token)
+                       if self.next_token else 0)
+
+    def page(self, items):
+        """One page of ``items`` and the token of the next (or None)."""
+        if self.limit is None:
+            return items, None
+        end = self.offset + self.limit
+        token = _encode_token(end) if end < len(items) else None
+        return items[self.offset:end], token

@@ -1,0 +1,183 @@
+"""Volume and snapshot orchestration (the storage half of the controller).
+
+Each call validates against the current state, writes the new state, and
+hands the slow part to the volume service. Nothing is written before the
+request is known to be valid, so a refused request leaves nothing behind.
+"""
+
+import hashlib
+import uuid
+
+from oslo_log import log as logging
+
+from ebsboot.cloud import ec2ids
+from ebsboot.conf import CONF
+from ebsboot.db import api as db
+from ebsboot import exception
+from ebsboot.volume import rpcapi as volume_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+MIN_SIZE = {'standard': 1, 'gp2': 1, 'gp3': 1, 'io1': 4, 'io2': 4,
+            'st1': 125, 'sc1': 125}
+
+
+def get_volume(context, ec2_id):
+    ec2ids.check('vol', ec2_id)
+    volume = db.volume_get_by_ec2_id(context, ec2_id)
+    if volume is None:
+        raise exception.InvalidVolumeNotFound(id=ec2_id)
+    return volume
+
+
+def get_snapshot(context, ec2_id):
+    ec2ids.check('snap', ec2_id)
+    snapshot = db.snapshot_get_by_ec2_id(context, ec2_id)
+    if snapshot is None:
+        raise exception.InvalidSnapshotNotFound(id=ec2_id)
+    return snapshot
+
+
+def _list(context, kind, getter, ec2_ids):
+    """All rows, or exactly the named ones (NotFound if one is missing)."""
+    if not ec2_ids:
+        return getter(context)
+    for ec2_id in ec2_ids:
+        ec2ids.check(kind, ec2_id)
+    rows = getter(context, ec2_ids=list(set(ec2_ids)))
+    found = {row.ec2_id for row in rows}
+    missing = [ec2_id for ec2_id in ec2_ids if ec2_id not in found]
+    if missing:
+        raise exception.NOT_FOUND[kind](id=missing[0])
+    return rows
+
+
+def list_volumes(context, ec2_ids=None):
+    return _list(context, 'vol', db.volume_list, ec2_ids)
+
+
+def list_snapshots(context, ec2_ids=None):
+    return _list(context, 'snap', db.snapshot_list, ec2_ids)
+
+
+def check_zone(zone):
+    if zone != CONF.default_availability_zone:
+        raise exception.InvalidZoneNotFound(zone=zone)
+
+
+def _digest(*values):
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+def create_volume(context, zone, size=None, snapshot_ec2_id=None,
+                  volume_type=None, client_token=None):
+    volume_type = volume_type or CONF.volume.default_volume_type
+    digest = _digest(zone, size, snapshot_ec2_id, volume_type)
+    if client_token:
+        existing = db.volume_get_by_client_token(context, client_token)
+        if existing is not None:
+            if existing.request_digest != digest:
+                raise exception.IdempotentParameterMismatch(
+                    token=client_token)
+            return existing
+    check_zone(zone)
+    snapshot = None
+    if snapshot_ec2_id:
+        snapshot = get_snapshot(context, snapshot_ec2_id)
+        if snapshot.status != 'completed':
+            raise exception.IncorrectState(
+                "Snapshot '%s' is in state '%s', not 'completed'."
+                % (snapshot.ec2_id, snapshot.status))
+        if size is None:
+            size = snapshot.volume_size
+        elif size < snapshot.volume_size:
+            raise exception.InvalidParameterValue(
+                "Volume of size %dGB is smaller than snapshot '%s', "
+                "expect size >= %dGB" % (size, snapshot.ec2_id,
+                                         snapshot.volume_size))
+    elif size is None:
+        raise exception.MissingParameter(
+            'The request must contain the parameter size or snapshotId')
+    limits = (MIN_SIZE[volume_type], CONF.volume.max_volume_size)
+    if not limits[0] <= size <= limits[1]:
+        raise exception.InvalidParameterValue(
+            'Volume of %dGiB is outside the %d-%dGiB range of volume type '
+            '%s.' % (size, limits[0], limits[1], volume_type))
+    values = {
+        'id': str(uuid.uuid4()),
+        'ec2_id': ec2ids.new_id('vol'),
+        'project_id': context.project_id,
+        'availability_zone': zone,
+        'size': size,
+        'volume_type': volume_type,
+        'status': 'creating',
+        'host': snapshot.host if snapshot else None,
+        'snapshot_id': snapshot.id if snapshot else None,
+        'snapshot_ec2_id': snapshot.ec2_id if snapshot else None,
+        'client_token': client_token,
+        'request_digest': digest if client_token else None,
+    }
+    try:
+        volume = db.volume_create(context, values)
+    except db.DuplicateError:
+        # The same token raced in from a parallel request: answer as the
+        # winner did.
+        return create_volume(context, zone, size, snapshot_ec2_id,
+                             volume_type, client_token)
+    volume_rpcapi.VolumeAPI().create_volume(context, values)
+    LOG.info('Creating volume %s (%d GiB)', volume.ec2_id, size)
+    return volume
+
+
+def delete_volume(context, ec2_id):
+    volume = get_volume(context, ec2_id)
+    if volume.status == 'in-use':
+        raise exception.VolumeInUse(id=ec2_id)
+    try:
+        volume = db.volume_update(context, volume.id,
+                                  {'status': 'deleting'},
+                                  expected_status=('available', 'error'))
+    except db.ConflictError:
+        raise exception.IncorrectState(
+            "The volume '%s' is '%s' and cannot be deleted now."
+            % (ec2_id, get_volume(context, ec2_id).status))
+    volume_rpcapi.VolumeAPI().delete_volume(
+        context, {'id': volume.id, 'host': volume.host})
+
+
+def create_snapshot(context, volume_ec2_id, description=None):
+    volume = get_volume(context, volume_ec2_id)
+    if volume.status not in ('available', 'in-use'):
+        raise exception.IncorrectState(
+            "The volume '%s' is '%s'; only available or in-use volumes can "
+            "be snapshotted." % (volume.ec2_id, volume.status))
+    values = {
+        'id': str(uuid.uuid4()),
+        'ec2_id': ec2ids.new_id('snap'),
+        'project_id': context.project_id,
+        'volume_id': volume.id,
+        'volume_ec2_id': volume.ec2_id,
+        'volume_size': volume.size,
+        'status': 'pending',
+        'host': volume.host,
+        'progress': 0,
+        'description': description,
+    }
+    snapshot = db.snapshot_create(context, values)
+    volume_rpcapi.VolumeAPI().create_snapshot(context, values)
+    LOG.info('Creating snapshot %s of %s', snapshot.ec2_id, volume.ec2_id)
+    return snapshot
+
+
+def delete_snapshot(context, ec2_id):
+    snapshot = get_snapshot(context, ec2_id)
+    try:
+        snapshot = db.snapshot_update(context, snapshot.id,
+                                      {'status': 'deleting'},
+                                      expected_status=('completed', 'error'))
+    except db.ConflictError:
+        raise exception.IncorrectState(
+            "The snapshot '%s' is '%s' and cannot be deleted now."
+            % (ec2_id, get_snapshot(context, ec2_id).status))
+    volume_rpcapi.VolumeAPI().delete_snapshot(
+        context, {'id': snapshot.id, 'host': snapshot.host})

@@ -1,0 +1,74 @@
+"""Start-up and shut-down shared by the console scripts."""
+
+import os
+import signal
+import threading
+
+from oslo_log import log as logging
+
+from ebsboot.api.ec2 import app as ec2_app
+from ebsboot.api import server as api_server
+from ebsboot import conf
+from ebsboot.conf import CONF
+from ebsboot import rpc
+from ebsboot import version
+
+LOG = logging.getLogger(__name__)
+
+
+def setup(argv):
+    """Parse config and command line, set up logging and the state path."""
+    conf.parse_args(argv)
+    logging.setup(CONF, 'ebsboot')
+    os.makedirs(CONF.state_path, exist_ok=True)
+    LOG.info('ebsboot %s starting', version.version_string())
+
+
+def init_api(argv):
+    """Set up a process that only serves the API (WSGI containers)."""
+    setup(argv)
+    rpc.init(CONF)
+    return ec2_app.EC2Application()
+
+
+def wait_for_signal():
+    """Block until SIGINT or SIGTERM arrives."""
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        LOG.info('Signal %d received, shutting down', signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    while not stop.wait(1):
+        pass
+
+
+def serve(services, with_api=False, transport_url=None):
+    """Run ``services`` (and the EC2 API) until SIGINT/SIGTERM.
+
+    Services start before the API so that no request finds them missing;
+    shut-down goes the other way round.
+    """
+    rpc.init(CONF, url=transport_url)
+    started = []
+    api = None
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+        if with_api:
+            api = api_server.APIServer(ec2_app.EC2Application(),
+                                       CONF.api.host, CONF.api.port)
+            api.start()
+            LOG.info('EC2 API listening on http://%s:%d/', CONF.api.host,
+                     api.port)
+        wait_for_signal()
+    finally:
+        if api is not None:
+            api.stop()
+        for service in reversed(started):
+            service.stop()
+        rpc.cleanup()
+        LOG.info('Stopped')

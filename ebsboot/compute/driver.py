@@ -1,0 +1,57 @@
+"""The contract of a compute driver (``ebsboot.compute.drivers`` plugins).
+
+A driver runs guests; the compute manager owns the database and state
+machine. ``instance`` is a dict with at least ``id`` (uuid), ``ec2_id``,
+``vcpus``, ``memory_mb`` and ``user_data``; ``block_device_info`` is a list
+of ``{'device_name', 'boot_index', 'connection_info'}`` dicts in boot order,
+the connection info in Cinder's shape.
+
+Every method is idempotent: powering off a guest that is gone succeeds, and
+so does destroying one that never existed.
+"""
+
+import abc
+
+POWER_RUNNING = 'running'
+POWER_SHUTDOWN = 'shutdown'
+POWER_NOSTATE = 'nostate'
+
+
+class ComputeDriver(metaclass=abc.ABCMeta):
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def init_host(self, host):
+        """Prepare the hypervisor connection at service start."""
+
+    @abc.abstractmethod
+    def spawn(self, instance, block_device_info):
+        """Define and start the guest on its volumes."""
+
+    @abc.abstractmethod
+    def power_off(self, instance, timeout=0):
+        """Stop the guest.
+
+        A clean shutdown for ``timeout`` seconds, then a forced one
+        (``timeout=0`` forces at once).
+        """
+
+    @abc.abstractmethod
+    def destroy(self, instance, block_device_info):
+        """Remove every trace of the guest except its volumes.
+
+        Returns only once the hypervisor no longer uses the volumes.
+        """
+
+    @abc.abstractmethod
+    def get_power_state(self, instance):
+        """One of ``POWER_RUNNING``, ``POWER_SHUTDOWN``, ``POWER_NOSTATE``."""
+
+    @abc.abstractmethod
+    def get_console_output(self, instance):
+        """The guest's serial console so far, as bytes."""
+
+    def list_instance_ids(self):
+        """Internal ids of the guests this host knows."""
+        return []

@@ -1,0 +1,34 @@
+"""Options of the [DEFAULT] group."""
+
+import socket
+
+from oslo_config import cfg
+
+default_opts = [
+    cfg.StrOpt('state_path',
+               default='/var/lib/ebsboot',
+               help='Folder for the SQLite database, volumes, snapshots '
+                    'and consoles.'),
+    cfg.StrOpt('host',
+               default=socket.gethostname(),
+               sample_default='<current_hostname>',
+               help='Name of this host for RPC servers and resources.'),
+    cfg.StrOpt('default_availability_zone',
+               default='nova',
+               help='Availability zone of this cloud.'),
+    cfg.IntOpt('terminated_instance_ttl',
+               default=3600, min=0,
+               help='Seconds a terminated instance stays visible.'),
+    cfg.IntOpt('rpc_response_timeout_long',
+               default=600, min=1,
+               help='Timeout in seconds for RPC calls that do long work '
+                    '(creating a volume, taking a snapshot).'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(default_opts)
+
+
+def list_opts():
+    return {'DEFAULT': default_opts}

@@ -1,0 +1,19 @@
+"""Entry point for oslo-config-generator (``oslo.config.opts``)."""
+
+import collections
+
+from ebsboot.conf import api
+from ebsboot.conf import compute
+from ebsboot.conf import default
+from ebsboot.conf import image
+from ebsboot.conf import volume
+
+_MODULES = (default, api, compute, volume, image)
+
+
+def list_opts():
+    merged = collections.defaultdict(list)
+    for module in _MODULES:
+        for group, opts in module.list_opts().items():
+            merged[group].extend(opts)
+    return list(merged.items())

@@ -1,0 +1,217 @@
+"""Database access for ebsboot, on oslo.db's enginefacade.
+
+Reads and writes are scoped to the context's project unless the context is
+an admin one (services working on behalf of any project). State changes use
+compare-and-set (``expected_status``) so two requests racing on one resource
+cannot both win.
+"""
+
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+import sqlalchemy as sa
+
+from ebsboot.conf import CONF
+from ebsboot.db import models
+
+main_context_manager = enginefacade.transaction_context()
+_configured = False
+
+
+def configure():
+    """Point the engine facade at ``[database] connection`` (once)."""
+    global _configured
+    if not _configured:
+        main_context_manager.configure(**dict(CONF.database.items()))
+        _configured = True
+
+
+def get_engine():
+    configure()
+    return main_context_manager.writer.get_engine()
+
+
+def dispose_engine():
+    """Forget the engine; the next call builds a new one (tests, forks)."""
+    global main_context_manager, _configured
+    if _configured:
+        main_context_manager.dispose_pool()
+    main_context_manager = enginefacade.transaction_context()
+    _configured = False
+
+
+def _reader(context):
+    configure()
+    return main_context_manager.reader.using(context)
+
+
+def _writer(context):
+    configure()
+    return main_context_manager.writer.using(context)
+
+
+class ConflictError(Exception):
+    """The row was not in the expected state (lost a race)."""
+
+
+class DuplicateError(Exception):
+    """A unique key (e.g. a client token) is taken already."""
+
+
+# Credentials ----------------------------------------------------------------
+
+def credential_create(context, access_key, secret_key, project_id):
+    with _writer(context) as session:
+        cred = models.Credential(access_key=access_key,
+                                 secret_key=secret_key,
+                                 project_id=project_id)
+        session.add(cred)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry:
+            raise DuplicateError(access_key)
+        return cred
+
+
+def credential_get(context, access_key):
+    with _reader(context) as session:
+        return session.query(models.Credential).filter_by(
+            access_key=access_key).first()
+
+
+def credential_list(context, project_id=None):
+    with _reader(context) as session:
+        query = session.query(models.Credential)
+        if project_id:
+            query = query.filter_by(project_id=project_id)
+        return query.order_by(models.Credential.id).all()
+
+
+def credential_delete(context, access_key):
+    with _writer(context) as session:
+        return session.query(models.Credential).filter_by(
+            access_key=access_key).delete()
+
+
+# Resources (volumes, snapshots) --------------------------------------------
+
+def _scoped(context, session, model):
+    query = session.query(model)
+    if not context.is_admin:
+        query = query.filter(model.project_id == context.project_id)
+    return query
+
+
+def _create(context, model, values):
+    with _writer(context) as session:
+        row = model(**values)
+        session.add(row)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise DuplicateError(e.columns)
+        return row
+
+
+def _get(context, model, **by):
+    with _reader(context) as session:
+        return _scoped(context, session, model).filter_by(**by).first()
+
+
+def _list(context, model, ec2_ids=None, **by):
+    with _reader(context) as session:
+        query = _scoped(context, session, model).filter_by(**by)
+        if ec2_ids is not None:
+            query = query.filter(model.ec2_id.in_(ec2_ids))
+        return query.order_by(model.created_at, model.ec2_id).all()
+
+
+def _update(context, model, row_id, values, expected_status=None,
+            expected=None):
+    """Update a row if it is in the expected state, else ConflictError.
+
+    ``expected_status`` is a status or a tuple of them; ``expected`` maps
+    other columns to the values they must have (None: must be NULL).
+    """
+    with _writer(context) as session:
+        query = _scoped(context, session, model).filter(model.id == row_id)
+        if expected_status is not None:
+            if isinstance(expected_status, str):
+                expected_status = (expected_status,)
+            query = query.filter(model.status.in_(expected_status))
+        for column, value in (expected or {}).items():
+            query = query.filter(getattr(model, column).is_(None)
+                                 if value is None
+                                 else getattr(model, column) == value)
+        if not query.update(values, synchronize_session=False):
+            raise ConflictError(row_id)
+        return query.session.get(model, row_id)
+
+
+def _destroy(context, model, row_id):
+    with _writer(context) as session:
+        return _scoped(context, session, model).filter(
+            model.id == row_id).delete(synchronize_session=False)
+
+
+def volume_create(context, values):
+    return _create(context, models.Volume, values)
+
+
+def volume_get(context, volume_id):
+    return _get(context, models.Volume, id=volume_id)
+
+
+def volume_get_by_ec2_id(context, ec2_id):
+    return _get(context, models.Volume, ec2_id=ec2_id)
+
+
+def volume_get_by_client_token(context, client_token):
+    return _get(context, models.Volume, client_token=client_token)
+
+
+def volume_list(context, ec2_ids=None, **by):
+    return _list(context, models.Volume, ec2_ids, **by)
+
+
+def volume_update(context, volume_id, values, expected_status=None,
+                  expected=None):
+    return _update(context, models.Volume, volume_id, values,
+                   expected_status, expected)
+
+
+def volume_destroy(context, volume_id):
+    return _destroy(context, models.Volume, volume_id)
+
+
+def snapshot_create(context, values):
+    return _create(context, models.Snapshot, values)
+
+
+def snapshot_get(context, snapshot_id):
+    return _get(context, models.Snapshot, id=snapshot_id)
+
+
+def snapshot_get_by_ec2_id(context, ec2_id):
+    return _get(context, models.Snapshot, ec2_id=ec2_id)
+
+
+def snapshot_list(context, ec2_ids=None, **by):
+    return _list(context, models.Snapshot, ec2_ids, **by)
+
+
+def snapshot_update(context, snapshot_id, values, expected_status=None,
+                    expected=None):
+    return _update(context, models.Snapshot, snapshot_id, values,
+                   expected_status, expected)
+
+
+def snapshot_destroy(context, snapshot_id):
+    return _destroy(context, models.Snapshot, snapshot_id)
+
+
+def count_rows(context, model_name):
+    """Number of rows of a model in the context's project (tests, quotas)."""
+    model = getattr(models, model_name)
+    with _reader(context) as session:
+        return _scoped(context, session, model).with_entities(
+            sa.func.count()).scalar()

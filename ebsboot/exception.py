@@ -1,0 +1,127 @@
+"""Errors that reach EC2 clients, by their AWS error code.
+
+An ``EC2Error`` carries the code and HTTP status of the AWS fault; the API
+layer turns it into the EC2 error XML. Anything else that escapes an action
+is an internal error (500, logged, never shown as a traceback).
+"""
+
+
+class EbsbootException(Exception):
+    """Base of every ebsboot exception."""
+
+
+class EC2Error(EbsbootException):
+    code = 'InternalError'
+    status = 400
+    message = 'An error occurred.'
+
+    def __init__(self, message=None, **kwargs):
+        if message is None:
+            message = self.message % kwargs if kwargs else self.message
+        self.msg = message
+        super().__init__(message)
+
+
+def _error(name, code=None, message='%(reason)s', status=400):
+    return type(name, (EC2Error,), {'code': code or name,
+                                    'message': message,
+                                    'status': status})
+
+
+# Request-level errors
+AuthFailure = _error('AuthFailure', status=401,
+                     message='AWS was not able to validate the provided '
+                             'access credentials')
+SignatureDoesNotMatch = _error(
+    'SignatureDoesNotMatch', status=403,
+    message='The request signature we calculated does not match the '
+            'signature you provided. Check your AWS Secret Access Key and '
+            'signing method.')
+IncompleteSignature = _error('IncompleteSignature', status=400)
+InvalidClientTokenId = _error(
+    'InvalidClientTokenId', status=401,
+    message='The security token included in the request is invalid.')
+RequestExpired = _error('RequestExpired', status=400)
+MissingAuthenticationToken = _error(
+    'MissingAuthenticationToken', status=401,
+    message='Request is missing Authentication Token')
+InvalidAction = _error('InvalidAction',
+                       message='The action %(action)s is not valid for '
+                               'this web service.')
+MissingAction = _error('MissingAction',
+                       message='The request must contain the parameter '
+                               'Action.')
+InvalidParameterValue = _error('InvalidParameterValue')
+InvalidParameterCombination = _error('InvalidParameterCombination')
+InvalidParameter = _error('InvalidParameter')
+MissingParameter = _error(
+    'MissingParameter',
+    message='The request must contain the parameter %(param)s')
+UnknownParameter = _error(
+    'UnknownParameter',
+    message='The parameter %(param)s is not recognized')
+InvalidFilter = _error('InvalidFilter')
+InvalidPaginationToken = _error(
+    'InvalidPaginationToken',
+    message='The token %(token)s is invalid.')
+DryRunOperation = _error(
+    'DryRunOperation', status=412,
+    message='Request would have succeeded, but DryRun flag is set.')
+UnauthorizedOperation = _error(
+    'UnauthorizedOperation', status=403,
+    message='You are not authorized to perform this operation.')
+IdempotentParameterMismatch = _error(
+    'IdempotentParameterMismatch',
+    message='The client token %(token)s was used with different '
+            'parameters.')
+UnsupportedOperation = _error('UnsupportedOperation')
+OperationNotPermitted = _error('OperationNotPermitted')
+InvalidRequest = _error('InvalidRequest')
+InternalError = _error('InternalError', status=500,
+                       message='An internal error has occurred.')
+ServiceUnavailable = _error('Unavailable', status=503,
+                            message='The service is unavailable. '
+                                    'Try again later.')
+
+# Resource errors
+InvalidVolumeIDMalformed = _error(
+    'InvalidVolumeIDMalformed', code='InvalidVolumeID.Malformed',
+    message='Invalid id: "%(id)s" (expecting "vol-...")')
+InvalidVolumeNotFound = _error(
+    'InvalidVolumeNotFound', code='InvalidVolume.NotFound',
+    message="The volume '%(id)s' does not exist.")
+InvalidSnapshotIDMalformed = _error(
+    'InvalidSnapshotIDMalformed', code='InvalidSnapshotID.Malformed',
+    message='Invalid id: "%(id)s" (expecting "snap-...")')
+InvalidSnapshotNotFound = _error(
+    'InvalidSnapshotNotFound', code='InvalidSnapshot.NotFound',
+    message="The snapshot '%(id)s' does not exist.")
+InvalidSnapshotInUse = _error(
+    'InvalidSnapshotInUse', code='InvalidSnapshot.InUse')
+IncorrectState = _error('IncorrectState')
+VolumeInUse = _error('VolumeInUse',
+                     message='Volume %(id)s is currently attached.')
+InvalidZoneNotFound = _error(
+    'InvalidZoneNotFound', code='InvalidZone.NotFound',
+    message="The zone '%(zone)s' does not exist.")
+InvalidRegionNotFound = _error(
+    'InvalidRegionNotFound', code='InvalidRegion.NotFound',
+    message="The region '%(region)s' does not exist.")
+VolumeLimitExceeded = _error('VolumeLimitExceeded')
+
+MALFORMED = {
+    'vol': InvalidVolumeIDMalformed,
+    'snap': InvalidSnapshotIDMalformed,
+}
+NOT_FOUND = {
+    'vol': InvalidVolumeNotFound,
+    'snap': InvalidSnapshotNotFound,
+}
+
+
+class VolumeDriverError(EbsbootException):
+    """A volume driver could not do what it was asked."""
+
+
+class UnsafeBackingChain(VolumeDriverError):
+    """A qcow2 file whose backing chain leaves the volume store."""

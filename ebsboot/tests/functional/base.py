@@ -1,0 +1,180 @@
+"""Functional tests: real ebsboot processes driven by boto3 and the AWS CLI."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+import botocore.config
+import fixtures
+import testtools
+
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError('ebsboot exited with %s' % process.returncode)
+        try:
+            socket.create_connection(('127.0.0.1', port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError('port %d never opened' % port)
+
+
+def wait_for(predicate, timeout=60, interval=0.2, what='condition'):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError('timed out waiting for %s' % what)
+
+
+class Cloud(fixtures.Fixture):
+    """An ebsboot deployment in a temporary state path.
+
+    ``services`` lists the console scripts to run (the all-in-one by
+    default); ``extra_conf`` adds config lines.
+    """
+
+    def __init__(self, services=('ebsboot-all-in-one',), extra_conf='',
+                 env=None):
+        super().__init__()
+        self.services = services
+        self.extra_conf = extra_conf
+        self.env = env or {}
+        self.processes = []
+
+    def _setUp(self):
+        self.state = self.useFixture(fixtures.TempDir()).path
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.conf = os.path.join(self.state, 'ebsboot.conf')
+        with open(self.conf, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\nlog_file = %s\n'
+                    '[api]\nport = %d\n%s\n'
+                    % (self.state, os.path.join(self.state, 'ebsboot.log'),
+                       self.port, self.extra_conf))
+        self.manage('db', 'sync')
+        self.credentials = {}
+        for project in ('alpha', 'beta'):
+            self.credentials[project] = json.loads(self.manage(
+                'credentials', 'create', '--project', project,
+                '--format', 'json'))
+        for service in self.services:
+            self.start(service)
+        wait_for_port(self.port, self.processes[-1])
+        self.addCleanup(self.stop_all)
+
+    def manage(self, *args):
+        return subprocess.run(
+            [os.path.join(BIN, 'ebsboot-manage'), '--config-file',
+             self.conf] + list(args),
+            check=True, capture_output=True, text=True).stdout
+
+    def start(self, service):
+        out = open(os.path.join(self.state, service + '.out'), 'ab')
+        process = subprocess.Popen(
+            [os.path.join(BIN, service), '--config-file', self.conf],
+            stdout=out, stderr=subprocess.STDOUT,
+            env=dict(os.environ, **self.env))
+        out.close()
+        self.processes.append(process)
+        return process
+
+    def stop_all(self):
+        """SIGTERM every process; each must exit cleanly (status 0)."""
+        codes = []
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                codes.append(process.wait(timeout=30))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                codes.append('hung')
+        self.processes = []
+        if any(code != 0 for code in codes):
+            raise AssertionError('unclean shut-down: %s\n%s'
+                                 % (codes, self.log()))
+
+    def log(self):
+        path = os.path.join(self.state, 'ebsboot.log')
+        if not os.path.exists(path):
+            return ''
+        with open(path) as f:
+            return f.read()[-5000:]
+
+    def client(self, project='alpha', **kwargs):
+        cred = self.credentials[project]
+        return boto3.client(
+            'ec2', endpoint_url=self.endpoint, region_name='RegionOne',
+            aws_access_key_id=cred['access_key'],
+            aws_secret_access_key=cred['secret_key'],
+            config=botocore.config.Config(retries={'max_attempts': 1}),
+            **kwargs)
+
+    def aws(self, *args, project='alpha', check=True):
+        """Run the AWS CLI; returns (exit code, parsed JSON or stderr)."""
+        cred = self.credentials[project]
+        env = dict(os.environ,
+                   AWS_ACCESS_KEY_ID=cred['access_key'],
+                   AWS_SECRET_ACCESS_KEY=cred['secret_key'],
+                   AWS_DEFAULT_REGION='RegionOne',
+                   AWS_CONFIG_FILE=os.devnull,
+                   AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                   AWS_MAX_ATTEMPTS='1')
+        result = subprocess.run(
+            [os.path.join(BIN, 'aws'), 'ec2', '--endpoint-url',
+             self.endpoint, '--output', 'json'] + list(args),
+            capture_output=True, text=True, env=env)
+        if check and result.returncode != 0:
+            raise AssertionError('aws %s failed: %s'
+                                 % (' '.join(args), result.stderr))
+        if result.returncode == 0:
+            return 0, json.loads(result.stdout) if result.stdout else {}
+        return result.returncode, result.stderr
+
+
+class FunctionalTestCase(testtools.TestCase):
+
+    def assertEC2Error(self, code, func, *args, **kwargs):
+        try:
+            func(*args, **kwargs)
+        except boto3.exceptions.botocore.exceptions.ClientError as e:
+            self.assertEqual(code, e.response['Error']['Code'],
+                             e.response['Error'].get('Message'))
+            self.assertLess(e.response['ResponseMetadata']['HTTPStatusCode'],
+                            500)
+            return e
+        self.fail('%s did not raise %s' % (func, code))
+
+    @staticmethod
+    def wait_volume(ec2, volume_id, state='available'):
+        return wait_for(
+            lambda: [v for v in ec2.describe_volumes(
+                VolumeIds=[volume_id])['Volumes'] if v['State'] == state],
+            what='%s %s' % (volume_id, state))[0]
+
+    @staticmethod
+    def wait_snapshot(ec2, snapshot_id, state='completed'):
+        return wait_for(
+            lambda: [s for s in ec2.describe_snapshots(
+                SnapshotIds=[snapshot_id])['Snapshots']
+                if s['State'] == state],
+            what='%s %s' % (snapshot_id, state))[0]

@@ -1,0 +1,71 @@
+"""The contract of a volume driver (``ebsboot.volume.drivers`` plugins).
+
+A driver stores volume and snapshot data; the volume manager owns the state
+machine and the database. Drivers see plain dicts, never database rows:
+
+``volume``: ``{'id': uuid, 'size': GiB, 'provider_location': str|None,
+'snapshot_id': uuid|None}``
+``snapshot``: ``{'id': uuid, 'volume_id': uuid, 'volume_size': GiB,
+'provider_location': str|None}``
+
+Every method must be idempotent: after a crash the manager calls the same
+step again, and deleting what is already gone succeeds. Methods that create
+something may return a dict of fields to store on the resource (for example
+``{'provider_location': ...}``) or None.
+"""
+
+import abc
+
+
+class VolumeDriver(metaclass=abc.ABCMeta):
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def do_setup(self):
+        """Prepare the backend (folders, connections) at service start."""
+
+    def check_for_setup_error(self):
+        """Raise if the backend cannot work (missing binaries, no access)."""
+
+    @abc.abstractmethod
+    def create_volume(self, volume):
+        """Create an empty volume of ``volume['size']`` GiB."""
+
+    @abc.abstractmethod
+    def create_volume_from_snapshot(self, volume, snapshot):
+        """Create a volume holding the snapshot's data.
+
+        ``volume['size']`` is at least ``snapshot['volume_size']``; the
+        space beyond it reads as zeros.
+        """
+
+    @abc.abstractmethod
+    def delete_volume(self, volume):
+        """Delete the volume; a missing volume is not an error."""
+
+    @abc.abstractmethod
+    def create_snapshot(self, snapshot, volume):
+        """Take an immutable point-in-time copy of ``volume``.
+
+        The volume may be in use by a guest (a crash-consistent copy).
+        """
+
+    @abc.abstractmethod
+    def delete_snapshot(self, snapshot):
+        """Delete the snapshot; volumes made from it must keep working."""
+
+    @abc.abstractmethod
+    def initialize_connection(self, volume, connector):
+        """Return Cinder-shaped connection info for a compute host.
+
+        ``{'driver_volume_type': 'local'|'iscsi'|'rbd'|'nfs',
+        'data': {...}}`` as os-brick's connectors expect it.
+        """
+
+    def terminate_connection(self, volume, connector):
+        """Revoke what ``initialize_connection`` granted."""
+
+    def get_volume_stats(self):
+        """Capacity and backend facts for operators."""
+        return {}

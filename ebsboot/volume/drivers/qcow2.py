@@ -1,0 +1,458 @@
+"""qcow2 files on a local filesystem: the embedded default volume backend.
+
+Layout (``[qcow2]`` options)::
+
+    <volumes_dir>/volume-<id>.qcow2        a volume
+    <snapshots_dir>/snapshot-<id>.qcow2    a snapshot (never written again)
+    <snapshots_dir>/snapshot-<id>.deps/    one empty file per dependent:
+                       volume-<id>         a volume made from the snapshot
+                       snapshot-<id>       a later snapshot backed by it
+    <snapshots_dir>/snapshot-<id>.deleted  DeleteSnapshot was called
+
+* A volume made from a snapshot is a copy-on-write overlay whose backing
+  file is the snapshot (``qemu-img create -b``), so it costs the same
+  whatever the snapshot's size.
+* A snapshot is a ``qemu-img convert`` of the volume into a new file; the
+  volume's file is only read (with ``-U``: a running guest may hold it), so
+  its identity never changes. When the volume is an overlay on snapshot P,
+  the copy keeps P as its backing file (``-B``) and holds only the clusters
+  the volume wrote since it was made from P.
+* Files are written under a hidden temporary name in the same folder and
+  renamed once complete and flushed: a crash never leaves half a file under
+  the final name, and a retry overwrites what an earlier attempt left.
+
+Dependency tracking. A snapshot file may be the backing file of volumes and
+of later snapshots, and EC2 lets users delete a snapshot that still has
+volumes. The driver therefore counts the dependents of each snapshot itself,
+on disk, so that the count survives restarts:
+
+1. Before a child file backed by snapshot P is written, the marker
+   ``snapshot-P.deps/<child>`` is created (and flushed). A file backed by P
+   thus never exists without its marker.
+2. ``delete_snapshot`` creates ``snapshot-P.deleted`` and then collects P.
+3. Deleting a child (volume or snapshot) removes its file first, then its
+   marker in the parent's ``.deps`` folder (found by name, so this also
+   works when a retry finds the file already gone), then collects the
+   parent.
+4. Collecting P: if ``snapshot-P.deleted`` exists and ``snapshot-P.deps/``
+   is empty, remove P's file, release P's own marker in its parent, remove
+   the ``.deps`` folder and then the ``.deleted`` marker, and collect P's
+   parent the same way (up the chain).
+
+Every step is idempotent; ``do_setup`` collects every snapshot that still
+has a ``.deleted`` marker, which finishes a collection a crash interrupted.
+The bookkeeping runs under a lock of the driver (one volume service owns a
+store).
+
+Backing chains are validated before a file is handed to qemu-img as a
+backing file or to a compute host (see ``_validate_chain``): a qcow2 file can
+name any file as its backing file or data file, and a raw file may be probed
+as qcow2, which would expose host files to a guest.
+"""
+
+import glob
+import json
+import os
+import re
+import threading
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+from oslo_utils import units
+
+from ebsboot import exception
+from ebsboot.volume import driver
+
+LOG = logging.getLogger(__name__)
+
+VERSION = '1.0.0'
+
+# Guards against crafted images when reading their headers, as Nova and
+# Cinder do for qemu-img info.
+QEMU_IMG_LIMITS = processutils.ProcessLimits(cpu_time=30,
+                                             address_space=1 * units.Gi)
+
+_SAFE_ID = re.compile(r'[0-9A-Za-z][0-9A-Za-z_-]*')
+_VOLUME = 'volume-%s'
+_SNAPSHOT = 'snapshot-%s'
+_EXT = '.qcow2'
+_DEPS = '.deps'
+_DELETED = '.deleted'
+
+
+def _check_id(resource_id):
+    if not isinstance(resource_id, str) or not _SAFE_ID.fullmatch(
+            resource_id):
+        raise exception.VolumeDriverError('invalid id %r' % (resource_id,))
+    return resource_id
+
+
+def _id_from(name, suffix):
+    """The id in ``snapshot-<id><suffix>``, or None."""
+    prefix = _SNAPSHOT % ''
+    if not (name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    snapshot_id = name[len(prefix):-len(suffix)]
+    return snapshot_id if _SAFE_ID.fullmatch(snapshot_id) else None
+
+
+def _tmp_path(path):
+    folder, name = os.path.split(path)
+    return os.path.join(folder, '.%s.tmp' % name)
+
+
+def _remove(path):
+    """Remove a file; True if it existed."""
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _fsync(path, directory=False):
+    flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _inside(path, folder):
+    return (path != folder and
+            os.path.commonpath([path, folder]) == folder)
+
+
+class Qcow2Driver(driver.VolumeDriver):
+    """Volumes and snapshots as qcow2 files, attached with LocalConnector."""
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self._lock = threading.Lock()
+
+    # Paths -------------------------------------------------------------------
+
+    @property
+    def volumes_dir(self):
+        return self.conf.qcow2.volumes_dir
+
+    @property
+    def snapshots_dir(self):
+        return self.conf.qcow2.snapshots_dir
+
+    def _volume_path(self, volume_id):
+        return os.path.join(self.volumes_dir,
+                            _VOLUME % _check_id(volume_id) + _EXT)
+
+    def _snapshot_path(self, snapshot_id):
+        return os.path.join(self.snapshots_dir,
+                            _SNAPSHOT % _check_id(snapshot_id) + _EXT)
+
+    def _deps_dir(self, snapshot_id):
+        return os.path.join(self.snapshots_dir,
+                            _SNAPSHOT % _check_id(snapshot_id) + _DEPS)
+
+    def _deleted_marker(self, snapshot_id):
+        return os.path.join(self.snapshots_dir,
+                            _SNAPSHOT % _check_id(snapshot_id) + _DELETED)
+
+    # Commands ----------------------------------------------------------------
+
+    def _execute(self, *cmd, **kwargs):
+        try:
+            return processutils.execute(*cmd, **kwargs)
+        except processutils.ProcessExecutionError as e:
+            raise exception.VolumeDriverError(
+                '%s %s failed (exit code %s): %s' % (
+                    cmd[0], cmd[1] if len(cmd) > 1 else '', e.exit_code,
+                    (e.stderr or e.stdout or '').strip()))
+        except OSError as e:
+            raise exception.VolumeDriverError(
+                'cannot run %s: %s' % (cmd[0], e))
+
+    def _qemu_img(self, *args, **kwargs):
+        return self._execute(self.conf.qcow2.qemu_img, *args, **kwargs)
+
+    def _write_atomically(self, path, write):
+        """Run ``write(tmp)``, flush tmp and rename it to ``path``."""
+        tmp = _tmp_path(path)
+        _remove(tmp)
+        try:
+            write(tmp)
+            _fsync(tmp)
+            os.rename(tmp, path)
+        except BaseException:
+            _remove(tmp)
+            raise
+        _fsync(os.path.dirname(path), directory=True)
+
+    # Backing chains ----------------------------------------------------------
+
+    def _validate_chain(self, path):
+        """Return the backing chain of ``path`` if it stays in the store.
+
+        Raise ``UnsafeBackingChain`` unless every image of the chain is a
+        qcow2 file whose real path is inside ``volumes_dir`` or
+        ``snapshots_dir``, without an external data file, and records
+        qcow2 as the format of its backing file. The chain is a list of
+        ``qemu-img info`` dicts, ``path`` first.
+        """
+        out, _err = self._qemu_img('info', '--output=json', '--backing-chain',
+                                   '-U', path, prlimit=QEMU_IMG_LIMITS)
+        try:
+            chain = json.loads(out)
+        except ValueError:
+            raise exception.VolumeDriverError(
+                'qemu-img info gave no JSON for %s' % path)
+        if isinstance(chain, dict):
+            chain = [chain]
+        if not chain:
+            raise exception.UnsafeBackingChain('%s: empty chain' % path)
+        store = [os.path.realpath(self.volumes_dir),
+                 os.path.realpath(self.snapshots_dir)]
+        for index, image in enumerate(chain):
+            name = path if index == 0 else image.get('filename', '')
+            reason = self._unsafe_reason(name, image, index > 0,
+                                         index == len(chain) - 1, store)
+            if reason:
+                raise exception.UnsafeBackingChain(
+                    'backing chain of %s: %s %s' % (path, name, reason))
+        return chain
+
+    @staticmethod
+    def _unsafe_reason(name, image, is_backing, is_last, store):
+        """Why one image of a chain is unsafe, or None."""
+        if image.get('format') != 'qcow2':
+            return 'has format %s, not qcow2' % image.get('format')
+        if is_backing and not os.path.isabs(name):
+            return 'is not a plain file path'
+        if not any(_inside(os.path.realpath(name), folder)
+                   for folder in store):
+            return 'is outside the volume store'
+        data_file = image.get('format-specific', {}).get(
+            'data', {}).get('data-file')
+        if data_file:
+            return 'has an external data file %s' % data_file
+        if image.get('backing-filename'):
+            if image.get('backing-filename-format') != 'qcow2':
+                return 'has backing file %s of format %s, not qcow2' % (
+                    image['backing-filename'],
+                    image.get('backing-filename-format'))
+            if is_last:
+                return 'has a backing file that was not read'
+        elif not is_last:
+            return 'has no backing file but the chain goes on'
+        return None
+
+    def _backing_snapshot(self, chain):
+        """Id of the snapshot that directly backs ``chain[0]``, or None."""
+        if len(chain) < 2:
+            return None
+        folder, name = os.path.split(os.path.realpath(chain[1]['filename']))
+        if folder != os.path.realpath(self.snapshots_dir):
+            return None
+        return _id_from(name, _EXT)
+
+    # Dependency bookkeeping (see the module docstring) -----------------------
+
+    def _add_dependent(self, snapshot_id, child, allow_deleted=False):
+        """Record that ``child`` is (about to be) backed by the snapshot."""
+        with self._lock:
+            if not os.path.exists(self._snapshot_path(snapshot_id)):
+                raise exception.VolumeDriverError(
+                    'snapshot %s does not exist' % snapshot_id)
+            deps = self._deps_dir(snapshot_id)
+            marker = os.path.join(deps, child)
+            if os.path.exists(marker):
+                return
+            if (not allow_deleted and
+                    os.path.exists(self._deleted_marker(snapshot_id))):
+                raise exception.VolumeDriverError(
+                    'snapshot %s is deleted' % snapshot_id)
+            if not os.path.isdir(deps):
+                os.makedirs(deps, exist_ok=True)
+                _fsync(self.snapshots_dir, directory=True)
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
+            _fsync(deps, directory=True)
+
+    def _drop_markers(self, child):
+        """Remove ``child``'s markers; return the ids of its parents."""
+        pattern = os.path.join(glob.escape(self.snapshots_dir),
+                               _SNAPSHOT % '*' + _DEPS, child)
+        parents = []
+        for marker in glob.glob(pattern):
+            _remove(marker)
+            parent = _id_from(os.path.basename(os.path.dirname(marker)),
+                              _DEPS)
+            if parent is not None:
+                parents.append(parent)
+        return parents
+
+    def _release(self, child):
+        """Drop ``child``'s markers and collect its parents (lock held)."""
+        for parent in self._drop_markers(child):
+            self._collect(parent)
+
+    def _collect(self, snapshot_id):
+        """Remove a deleted snapshot that nothing depends on (lock held).
+
+        Goes up the chain: removing a snapshot may free its parent.
+        """
+        pending = [snapshot_id]
+        while pending:
+            sid = pending.pop()
+            if not os.path.exists(self._deleted_marker(sid)):
+                continue
+            deps = self._deps_dir(sid)
+            dependents = os.listdir(deps) if os.path.isdir(deps) else []
+            if dependents:
+                LOG.info('Keeping deleted snapshot %s: %d dependents',
+                         sid, len(dependents))
+                continue
+            path = self._snapshot_path(sid)
+            if _remove(path):
+                LOG.info('Removed snapshot file %s', path)
+            _remove(_tmp_path(path))
+            pending.extend(self._drop_markers(_SNAPSHOT % sid))
+            try:
+                os.rmdir(deps)
+            except FileNotFoundError:
+                pass
+            _remove(self._deleted_marker(sid))
+
+    # VolumeDriver ------------------------------------------------------------
+
+    def do_setup(self):
+        for folder in (self.volumes_dir, self.snapshots_dir):
+            os.makedirs(folder, exist_ok=True)
+        # Finish collections a crash interrupted.
+        pattern = os.path.join(glob.escape(self.snapshots_dir),
+                               _SNAPSHOT % '*' + _DELETED)
+        with self._lock:
+            for marker in glob.glob(pattern):
+                snapshot_id = _id_from(os.path.basename(marker), _DELETED)
+                if snapshot_id is not None:
+                    self._collect(snapshot_id)
+
+    def check_for_setup_error(self):
+        binary = self.conf.qcow2.qemu_img
+        try:
+            self._execute(binary, '--version')
+        except exception.VolumeDriverError as e:
+            raise exception.VolumeDriverError(
+                'qemu-img is not usable ([qcow2] qemu_img = %s): %s; '
+                'install qemu-utils' % (binary, e))
+        for folder in (self.volumes_dir, self.snapshots_dir):
+            if not os.path.isdir(folder):
+                raise exception.VolumeDriverError(
+                    'folder %s does not exist' % folder)
+            if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+                raise exception.VolumeDriverError(
+                    'folder %s is not writable' % folder)
+
+    def create_volume(self, volume):
+        path = self._volume_path(volume['id'])
+        if not os.path.exists(path):
+            self._write_atomically(path, lambda tmp: self._qemu_img(
+                'create', '-q', '-f', 'qcow2', tmp, '%dG' % volume['size']))
+            LOG.info('Created volume file %s (%d GiB)', path,
+                     volume['size'])
+        return {'provider_location': path}
+
+    def create_volume_from_snapshot(self, volume, snapshot):
+        path = self._volume_path(volume['id'])
+        if os.path.exists(path):
+            return {'provider_location': path}
+        if volume['size'] < snapshot['volume_size']:
+            raise exception.VolumeDriverError(
+                'volume %s (%d GiB) is smaller than snapshot %s (%d GiB)' % (
+                    volume['id'], volume['size'], snapshot['id'],
+                    snapshot['volume_size']))
+        snapshot_path = self._snapshot_path(snapshot['id'])
+        self._validate_chain(snapshot_path)
+        child = _VOLUME % volume['id']
+        self._add_dependent(snapshot['id'], child)
+        try:
+            self._write_atomically(path, lambda tmp: self._qemu_img(
+                'create', '-q', '-f', 'qcow2', '-b', snapshot_path,
+                '-F', 'qcow2', tmp, '%dG' % volume['size']))
+        except Exception:
+            with self._lock:
+                if not os.path.exists(path):
+                    self._release(child)
+            raise
+        LOG.info('Created volume file %s on snapshot %s', path,
+                 snapshot_path)
+        return {'provider_location': path}
+
+    def delete_volume(self, volume):
+        path = self._volume_path(volume['id'])
+        if _remove(path):
+            LOG.info('Removed volume file %s', path)
+        _remove(_tmp_path(path))
+        with self._lock:
+            self._release(_VOLUME % volume['id'])
+
+    def create_snapshot(self, snapshot, volume):
+        path = self._snapshot_path(snapshot['id'])
+        if os.path.exists(path):
+            return {'provider_location': path}
+        volume_path = self._volume_path(volume['id'])
+        chain = self._validate_chain(volume_path)
+        args = ['convert', '-q', '-U', '-f', 'qcow2', '-O', 'qcow2']
+        parent = self._backing_snapshot(chain)
+        child = _SNAPSHOT % snapshot['id']
+        if parent is not None:
+            # The volume keeps its parent alive, so a deleted parent may
+            # gain this dependent too.
+            self._add_dependent(parent, child, allow_deleted=True)
+            args += ['-B', self._snapshot_path(parent), '-F', 'qcow2']
+        try:
+            self._write_atomically(
+                path, lambda tmp: self._qemu_img(*args, volume_path, tmp))
+        except Exception:
+            if parent is not None:
+                with self._lock:
+                    if not os.path.exists(path):
+                        self._release(child)
+            raise
+        LOG.info('Created snapshot file %s of %s', path, volume_path)
+        return {'provider_location': path}
+
+    def delete_snapshot(self, snapshot):
+        marker = self._deleted_marker(snapshot['id'])
+        with self._lock:
+            if not os.path.exists(marker):
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
+                _fsync(self.snapshots_dir, directory=True)
+            self._collect(snapshot['id'])
+
+    def initialize_connection(self, volume, connector):
+        path = self._volume_path(volume['id'])
+        self._validate_chain(path)
+        return {
+            'driver_volume_type': 'local',
+            'data': {
+                'device_path': path,
+                'format': 'qcow2',
+                'volume_id': volume['id'],
+            },
+        }
+
+    def terminate_connection(self, volume, connector):
+        pass
+
+    def get_volume_stats(self):
+        stat = os.statvfs(self.volumes_dir)
+        return {
+            'volume_backend_name': 'qcow2',
+            'vendor_name': 'ebsboot',
+            'driver_version': VERSION,
+            'storage_protocol': 'local',
+            'total_capacity_gb': round(
+                stat.f_blocks * stat.f_frsize / units.Gi, 2),
+            'free_capacity_gb': round(
+                stat.f_bavail * stat.f_frsize / units.Gi, 2),
+            'thin_provisioning_support': True,
+        }

@@ -1,0 +1,190 @@
+"""The volume manager: runs volume and snapshot state machines on a host.
+
+The controller writes a row in a transitional state (``creating``,
+``deleting``, ``pending``) and casts here; this manager drives the driver and
+writes the final state. Because every driver step is idempotent and the
+transitional state is in the database, ``init_host`` simply runs the step
+again for every row this host left unfinished (or that no host claimed yet).
+"""
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+from stevedore import driver as stevedore_driver
+
+from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+from ebsboot import exception
+
+LOG = logging.getLogger(__name__)
+
+VOLUME_FIELDS = ('id', 'size', 'provider_location', 'snapshot_id')
+SNAPSHOT_FIELDS = ('id', 'volume_id', 'volume_size', 'provider_location')
+
+
+def load_driver(conf=CONF):
+    return stevedore_driver.DriverManager(
+        'ebsboot.volume.drivers', conf.volume.driver,
+        invoke_on_load=True, invoke_args=(conf,)).driver
+
+
+def _as_dict(row, fields):
+    return {field: getattr(row, field) for field in fields}
+
+
+class VolumeManager:
+    target = messaging.Target(version='1.0')
+
+    def __init__(self, host=None, driver=None):
+        self.host = host or CONF.host
+        self.driver = driver or load_driver()
+
+    # Service life cycle ---------------------------------------------------
+
+    def init_host(self):
+        self.driver.do_setup()
+        self.driver.check_for_setup_error()
+        self._recover()
+
+    def cleanup_host(self):
+        pass
+
+    def _recover(self):
+        """Finish or undo what a previous run of this host left behind."""
+        ctxt = ebs_context.get_admin_context()
+        steps = {'creating': self.create_volume,
+                 'deleting': self.delete_volume}
+        for volume in db.volume_list(ctxt):
+            if volume.status in steps and volume.host in (None, self.host):
+                LOG.info('Resuming %s of volume %s', volume.status,
+                         volume.ec2_id)
+                steps[volume.status](ctxt, volume.id)
+        steps = {'pending': self.create_snapshot,
+                 'deleting': self.delete_snapshot}
+        for snapshot in db.snapshot_list(ctxt):
+            if snapshot.status in steps and snapshot.host in (None,
+                                                              self.host):
+                LOG.info('Resuming %s snapshot %s', snapshot.status,
+                         snapshot.ec2_id)
+                steps[snapshot.status](ctxt, snapshot.id)
+
+    def _claim(self, update, row):
+        """Pin a row to this host; False if another host has it."""
+        if row.host == self.host:
+            return True
+        try:
+            update(ebs_context.get_admin_context(), row.id,
+                   {'host': self.host}, expected={'host': None})
+            return True
+        except db.ConflictError:
+            return False
+
+    # Volumes ----------------------------------------------------------------
+
+    def create_volume(self, context, volume_id):
+        ctxt = ebs_context.get_admin_context()
+        volume = db.volume_get(ctxt, volume_id)
+        if volume is None or volume.status != 'creating':
+            return
+        if not self._claim(db.volume_update, volume):
+            return
+        try:
+            if volume.snapshot_id:
+                snapshot = db.snapshot_get(ctxt, volume.snapshot_id)
+                if snapshot is None:
+                    raise exception.VolumeDriverError(
+                        'snapshot %s is gone' % volume.snapshot_ec2_id)
+                update = self.driver.create_volume_from_snapshot(
+                    _as_dict(volume, VOLUME_FIELDS),
+                    _as_dict(snapshot, SNAPSHOT_FIELDS))
+            else:
+                update = self.driver.create_volume(
+                    _as_dict(volume, VOLUME_FIELDS))
+        except Exception:
+            LOG.exception('Creating volume %s failed', volume.ec2_id)
+            db.volume_update(ctxt, volume.id, {'status': 'error'},
+                             expected_status='creating')
+            return
+        values = dict(update or {}, status='available')
+        try:
+            db.volume_update(ctxt, volume.id, values,
+                             expected_status='creating')
+        except db.ConflictError:
+            LOG.warning('Volume %s changed while it was created',
+                        volume.ec2_id)
+
+    def delete_volume(self, context, volume_id):
+        ctxt = ebs_context.get_admin_context()
+        volume = db.volume_get(ctxt, volume_id)
+        if volume is None or volume.status != 'deleting':
+            return
+        try:
+            self.driver.delete_volume(_as_dict(volume, VOLUME_FIELDS))
+        except Exception:
+            LOG.exception('Deleting volume %s failed', volume.ec2_id)
+            db.volume_update(ctxt, volume.id, {'status': 'error'},
+                             expected_status='deleting')
+            return
+        db.volume_destroy(ctxt, volume.id)
+        LOG.info('Deleted volume %s', volume.ec2_id)
+
+    def initialize_connection(self, context, volume_id, connector):
+        volume = db.volume_get(ebs_context.get_admin_context(), volume_id)
+        return self.driver.initialize_connection(
+            _as_dict(volume, VOLUME_FIELDS), connector)
+
+    def terminate_connection(self, context, volume_id, connector):
+        volume = db.volume_get(ebs_context.get_admin_context(), volume_id)
+        if volume is not None:
+            self.driver.terminate_connection(
+                _as_dict(volume, VOLUME_FIELDS), connector)
+
+    # Snapshots --------------------------------------------------------------
+
+    def create_snapshot(self, context, snapshot_id):
+        ctxt = ebs_context.get_admin_context()
+        snapshot = db.snapshot_get(ctxt, snapshot_id)
+        if snapshot is None or snapshot.status != 'pending':
+            return
+        if not self._claim(db.snapshot_update, snapshot):
+            return
+        volume = db.volume_get(ctxt, snapshot.volume_id)
+        try:
+            if volume is None:
+                raise exception.VolumeDriverError(
+                    'volume %s is gone' % snapshot.volume_ec2_id)
+            update = self.driver.create_snapshot(
+                _as_dict(snapshot, SNAPSHOT_FIELDS),
+                _as_dict(volume, VOLUME_FIELDS))
+        except Exception as e:
+            LOG.exception('Snapshot %s failed', snapshot.ec2_id)
+            db.snapshot_update(ctxt, snapshot.id,
+                               {'status': 'error',
+                                'state_message': str(e)[:255]},
+                               expected_status='pending')
+            return
+        values = dict(update or {}, status='completed', progress=100)
+        try:
+            db.snapshot_update(ctxt, snapshot.id, values,
+                               expected_status='pending')
+        except db.ConflictError:
+            LOG.warning('Snapshot %s changed while it was taken',
+                        snapshot.ec2_id)
+
+    def delete_snapshot(self, context, snapshot_id):
+        ctxt = ebs_context.get_admin_context()
+        snapshot = db.snapshot_get(ctxt, snapshot_id)
+        if snapshot is None or snapshot.status != 'deleting':
+            return
+        try:
+            self.driver.delete_snapshot(_as_dict(snapshot, SNAPSHOT_FIELDS))
+        except Exception:
+            LOG.exception('Deleting snapshot %s failed', snapshot.ec2_id)
+            db.snapshot_update(ctxt, snapshot.id, {'status': 'error'},
+                               expected_status='deleting')
+            return
+        db.snapshot_destroy(ctxt, snapshot.id)
+        LOG.info('Deleted snapshot %s', snapshot.ec2_id)
+
+    def get_stats(self, context):
+        return self.driver.get_volume_stats()
