@@ -1,0 +1,102 @@
+"""The WSGI application: authentication, policy, dispatch, fault XML."""
+
+from unittest import mock
+
+from botocore import auth as botocore_auth
+from botocore import awsrequest
+from botocore import credentials as botocore_credentials
+from botocore import parsers
+import botocore.session
+from oslo_policy import policy as oslo_policy
+
+from ebsboot.api.ec2 import app as ec2_app
+from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+from ebsboot import policy
+from ebsboot.tests.unit.api import test_auth
+from ebsboot.tests.unit import base
+
+MODEL = botocore.session.get_session().get_service_model('ec2')
+
+
+class AppTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        db.credential_create(ebs_context.get_admin_context(), 'AKALPHA',
+                             'alpha-secret', 'alpha')
+        self.app = ec2_app.EC2Application()
+
+    def call(self, params, secret='alpha-secret', version=2016,
+             signer='v4'):
+        params = dict({'Version': '2016-11-15'}, **params)
+        request = awsrequest.AWSRequest(
+            method='POST', url='http://127.0.0.1:8788/', data=params,
+            headers={'Content-Type':
+                     'application/x-www-form-urlencoded; charset=utf-8'})
+        creds = botocore_credentials.Credentials('AKALPHA', secret)
+        if signer == 'v4':
+            botocore_auth.SigV4Auth(creds, 'ec2', 'RegionOne').add_auth(
+                request)
+        else:
+            botocore_auth.SigV2Auth(creds).add_auth(request)
+        return test_auth.to_webob(request).get_response(self.app)
+
+    def parse(self, action, response):
+        shape = MODEL.operation_model(action).output_shape
+        return parsers.create_parser('ec2').parse(
+            {'body': response.body, 'headers': dict(response.headers),
+             'status_code': response.status_int}, shape)
+
+    def test_describe_regions_v4_and_v2(self):
+        for signer in ('v4', 'v2'):
+            response = self.call({'Action': 'DescribeRegions'},
+                                 signer=signer)
+            self.assertEqual(200, response.status_int, response.body)
+            parsed = self.parse('DescribeRegions', response)
+            self.assertEqual(['RegionOne'], [r['RegionName']
+                                             for r in parsed['Regions']])
+            self.assertTrue(parsed['ResponseMetadata']['RequestId'])
+
+    def test_errors_are_ec2_documents(self):
+        for params, status, code in [
+                ({'Action': 'Nope'}, 400, 'InvalidAction'),
+                ({}, 400, 'MissingAction'),
+                ({'Action': 'DescribeVolumes', 'DryRun': 'true'}, 412,
+                 'DryRunOperation'),
+                ({'Action': 'DescribeVolumes', 'DryRun': 'maybe'}, 400,
+                 'InvalidParameterValue'),
+                ({'Action': 'DeleteVolume'}, 400, 'MissingParameter')]:
+            response = self.call(params)
+            self.assertEqual(status, response.status_int)
+            error = self.parse('DescribeVolumes', response)['Error']
+            self.assertEqual(code, error['Code'])
+        response = self.call({'Action': 'DescribeRegions'}, secret='bad')
+        self.assertEqual(403, response.status_int)
+        self.assertIn(b'<Code>SignatureDoesNotMatch</Code>', response.body)
+
+    def test_bug_is_500_without_traceback(self):
+        boom = mock.Mock(side_effect=ZeroDivisionError('secret detail'))
+        self.app.actions = dict(self.app.actions, DescribeRegions=boom)
+        response = self.call({'Action': 'DescribeRegions'})
+        self.assertEqual(500, response.status_int)
+        self.assertIn(b'<Code>InternalError</Code>', response.body)
+        self.assertNotIn(b'secret detail', response.body)
+        self.assertNotIn(b'Traceback', response.body)
+
+    def test_policy_can_deny(self):
+        enforcer = policy.get_enforcer()
+        enforcer.load_rules()
+        enforcer.set_rules(oslo_policy.Rules.from_dict(
+            {'ec2:DescribeRegions': '!'}), overwrite=False, use_conf=False)
+        response = self.call({'Action': 'DescribeRegions'})
+        self.assertEqual(403, response.status_int)
+        self.assertIn(b'<Code>UnauthorizedOperation</Code>', response.body)
+
+    def test_oversized_request_refused(self):
+        self.config.config(max_request_size=1024, group='api')
+        response = self.call({'Action': 'DescribeRegions',
+                              'Filter.1.Name': 'x' * 2000})
+        self.assertEqual(400, response.status_int)
+        self.assertEqual(CONF.api.max_request_size, 1024)
