@@ -10,6 +10,7 @@
 """
 
 import json
+import os
 import secrets
 import string
 import sys
@@ -117,4 +118,5 @@ def main(argv=None):
     argv = argv if argv is not None else sys.argv
     CONF.register_cli_opt(category_opt)
     conf.parse_args(argv)
+    os.makedirs(CONF.state_path, exist_ok=True)
     CONF.category.func()

@@ -17,6 +17,8 @@ from ebsboot.conf import volume
 
 CONF = cfg.CONF
 
+_DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
+
 _MODULES = (default, api, compute, volume, image)
 
 for _module in _MODULES:
@@ -32,8 +34,9 @@ def set_lib_defaults():
     Called by ``parse_args`` and by oslo-config-generator (through the
     ``oslo.config.opts.defaults`` entry point) so the sample shows them.
     """
-    db_options.set_defaults(
-        CONF, connection='sqlite:///$state_path/ebsboot.sqlite')
+    # On the options themselves, so the sample config shows it too.
+    cfg.set_defaults(db_options.database_opts, connection=_DEFAULT_DB)
+    db_options.set_defaults(CONF, connection=_DEFAULT_DB)
     messaging.set_transport_defaults(control_exchange='ebsboot')
 
 

@@ -16,12 +16,8 @@ api_opts = [
                help='Seconds a signed request stays valid; older or '
                     'future-dated requests are refused (AWS uses 15 '
                     'minutes).'),
-    cfg.IntOpt('max_results', default=1000, min=5,
-               help='Largest page a Describe call returns.'),
     cfg.IntOpt('max_request_size', default=1048576, min=1024,
                help='Largest request body accepted, in bytes.'),
-    cfg.IntOpt('wsgi_threads', default=16, min=1,
-               help='Request threads of the embedded HTTP server.'),
 ]
 
 

@@ -16,13 +16,6 @@ default_opts = [
     cfg.StrOpt('default_availability_zone',
                default='nova',
                help='Availability zone of this cloud.'),
-    cfg.IntOpt('terminated_instance_ttl',
-               default=3600, min=0,
-               help='Seconds a terminated instance stays visible.'),
-    cfg.IntOpt('rpc_response_timeout_long',
-               default=600, min=1,
-               help='Timeout in seconds for RPC calls that do long work '
-                    '(creating a volume, taking a snapshot).'),
 ]
 
 

@@ -11,6 +11,7 @@ from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
 
 from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
 from ebsboot.db import models
 
 main_context_manager = enginefacade.transaction_context()
@@ -215,3 +216,34 @@ def count_rows(context, model_name):
     with _reader(context) as session:
         return _scoped(context, session, model).with_entities(
             sa.func.count()).scalar()
+
+
+# Images of the local image backend (visibility is the backend's job) -----
+
+def image_create(context, values):
+    with _writer(context) as session:
+        row = models.Image(**values)
+        session.add(row)
+        session.flush()
+        return row
+
+
+def image_get(image_id):
+    with _reader(ebs_context.get_admin_context()) as session:
+        return session.get(models.Image, image_id)
+
+
+def image_list():
+    with _reader(ebs_context.get_admin_context()) as session:
+        return session.query(models.Image).order_by(
+            models.Image.created_at, models.Image.id).all()
+
+
+def image_update(image_id, values):
+    with _writer(ebs_context.get_admin_context()) as session:
+        session.query(models.Image).filter_by(id=image_id).update(values)
+
+
+def image_destroy(image_id):
+    with _writer(ebs_context.get_admin_context()) as session:
+        session.query(models.Image).filter_by(id=image_id).delete()

@@ -65,3 +65,24 @@ class Snapshot(BASE, EbsbootBase):
     description = sa.Column(sa.String(255), nullable=True)
     state_message = sa.Column(sa.String(255), nullable=True)
     provider_location = sa.Column(sa.Text, nullable=True)
+
+
+class Image(BASE, EbsbootBase):
+    """A placeholder image of the ``local`` image backend.
+
+    The columns mirror Glance's core image attributes; ``properties`` holds
+    the custom ones as a JSON object of strings, as Glance stores them.
+    """
+    __tablename__ = 'images'
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=True)
+    owner = sa.Column(sa.String(255), nullable=False, index=True)
+    status = sa.Column(sa.String(30), nullable=False)
+    visibility = sa.Column(sa.String(16), nullable=False)
+    disk_format = sa.Column(sa.String(16), nullable=True)
+    container_format = sa.Column(sa.String(16), nullable=True)
+    size = sa.Column(sa.BigInteger, nullable=True)
+    min_disk = sa.Column(sa.Integer, nullable=False, default=0)
+    properties = sa.Column(sa.Text, nullable=False)
+    members = sa.Column(sa.Text, nullable=False)

@@ -3,9 +3,14 @@
 An EBS image is a placeholder record whose ``properties`` carry the block
 device mapping in Nova's format (``root_device_name``, ``bdm_v2`` and the
 JSON ``block_device_mapping``), so the same record works in Glance. Images
-are dicts: ``{'id': uuid, 'name', 'owner': project_id, 'status',
-'visibility': 'private'|'shared'|'public', 'members': [project_id, ...],
-'created_at', 'properties': {str: str}}``.
+are dicts shaped like Glance v2 images::
+
+    {'id': uuid, 'name': str, 'owner': project_id, 'status': 'active',
+     'visibility': 'private'|'shared'|'public', 'members': [project_id],
+     'disk_format': 'raw', 'container_format': 'bare', 'size': 0,
+     'min_disk': GiB, 'created_at': datetime, 'properties': {str: str}}
+
+Property values are strings, as Glance stores them.
 """
 
 import abc
@@ -17,10 +22,11 @@ class ImageBackend(metaclass=abc.ABCMeta):
         self.conf = conf
 
     @abc.abstractmethod
-    def create(self, context, name, properties, visibility='private'):
-        """Store a placeholder image owned by the context's project.
+    def create(self, context, name, properties, visibility='private',
+               min_disk=0):
+        """Store a zero-byte placeholder image owned by the context's project.
 
-        Returns the image, ``status`` ``active``.
+        Returns the image, already ``active`` (as Nova's placeholders are).
         """
 
     @abc.abstractmethod
@@ -28,12 +34,15 @@ class ImageBackend(metaclass=abc.ABCMeta):
         """The image if the project may see it, else None."""
 
     @abc.abstractmethod
-    def list(self, context):
-        """Every image the project may see."""
+    def list(self, context, filters=None):
+        """Every image the project may see.
+
+        ``filters`` maps property names to the values they must have.
+        """
 
     @abc.abstractmethod
     def update(self, context, image_id, name=None, properties=None,
-               visibility=None, members=None):
+               remove_properties=(), visibility=None, members=None):
         """Change an image the project owns; return it."""
 
     @abc.abstractmethod

@@ -265,3 +265,22 @@ class TenancyAndCliTest(base.FunctionalTestCase):
         code, err = aws('delete-volume', '--volume-id', 'vol-1',
                         check=False)
         self.assertIn('InvalidVolumeID.Malformed', err)
+
+
+class CredentialsTest(base.FunctionalTestCase):
+
+    def test_list_and_delete_credentials(self):
+        cloud = self.useFixture(base.Cloud())
+        listed = base.json.loads(cloud.manage('credentials', 'list',
+                                              '--format', 'json'))
+        self.assertEqual({'alpha', 'beta'}, {c['project'] for c in listed})
+        self.assertNotIn('secret_key', listed[0])
+        beta = cloud.credentials['beta']
+        ec2 = cloud.client('beta')
+        self.assertEqual([], ec2.describe_volumes()['Volumes'])
+        cloud.manage('credentials', 'delete', beta['access_key'])
+        self.assertEC2Error('AuthFailure', ec2.describe_volumes)
+        listed = base.json.loads(cloud.manage('credentials', 'list',
+                                              '--project', 'beta',
+                                              '--format', 'json'))
+        self.assertEqual([], listed)

@@ -1,4 +1,4 @@
-"""Initial schema: credentials, volumes, snapshots.
+"""Initial schema: credentials, volumes, snapshots, images.
 
 Revision ID: 0001
 Revises:
@@ -62,4 +62,18 @@ def upgrade():
         sa.Column('description', sa.String(255)),
         sa.Column('state_message', sa.String(255)),
         sa.Column('provider_location', sa.Text),
+        *_timestamps())
+    op.create_table(
+        'images',
+        sa.Column('id', sa.String(36), primary_key=True),
+        sa.Column('name', sa.String(255)),
+        sa.Column('owner', sa.String(255), nullable=False, index=True),
+        sa.Column('status', sa.String(30), nullable=False),
+        sa.Column('visibility', sa.String(16), nullable=False),
+        sa.Column('disk_format', sa.String(16)),
+        sa.Column('container_format', sa.String(16)),
+        sa.Column('size', sa.BigInteger),
+        sa.Column('min_disk', sa.Integer, nullable=False),
+        sa.Column('properties', sa.Text, nullable=False),
+        sa.Column('members', sa.Text, nullable=False),
         *_timestamps())
