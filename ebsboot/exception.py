@@ -108,14 +108,37 @@ InvalidRegionNotFound = _error(
     'InvalidRegionNotFound', code='InvalidRegion.NotFound',
     message="The region '%(region)s' does not exist.")
 VolumeLimitExceeded = _error('VolumeLimitExceeded')
+InvalidBlockDeviceMapping = _error('InvalidBlockDeviceMapping')
+
+# Image errors
+InvalidAMIIDMalformed = _error(
+    'InvalidAMIIDMalformed', code='InvalidAMIID.Malformed',
+    message='Invalid id: "%(id)s" (expecting "ami-...")')
+InvalidAMIIDNotFound = _error(
+    'InvalidAMIIDNotFound', code='InvalidAMIID.NotFound',
+    message="The image id '[%(id)s]' does not exist")
+InvalidAMIIDUnavailable = _error(
+    'InvalidAMIIDUnavailable', code='InvalidAMIID.Unavailable',
+    message="The image id '[%(id)s]' is no longer available")
+InvalidAMINameMalformed = _error(
+    'InvalidAMINameMalformed', code='InvalidAMIName.Malformed')
+InvalidAMINameDuplicate = _error(
+    'InvalidAMINameDuplicate', code='InvalidAMIName.Duplicate',
+    message='AMI name %(name)s is already in use by AMI %(id)s')
+# Another project's image that the caller may see but not change.
+ImageAuthFailure = _error(
+    'ImageAuthFailure', code='AuthFailure',
+    message='Not authorized for image:%(id)s')
 
 MALFORMED = {
     'vol': InvalidVolumeIDMalformed,
     'snap': InvalidSnapshotIDMalformed,
+    'ami': InvalidAMIIDMalformed,
 }
 NOT_FOUND = {
     'vol': InvalidVolumeNotFound,
     'snap': InvalidSnapshotNotFound,
+    'ami': InvalidAMIIDNotFound,
 }
 
 
@@ -125,3 +148,21 @@ class VolumeDriverError(EbsbootException):
 
 class UnsafeBackingChain(VolumeDriverError):
     """A qcow2 file whose backing chain leaves the volume store."""
+
+
+# Instance errors
+InvalidInstanceIDMalformed = _error(
+    'InvalidInstanceIDMalformed', code='InvalidInstanceID.Malformed',
+    message='Invalid id: "%(id)s" (expecting "i-...")')
+InvalidInstanceIDNotFound = _error(
+    'InvalidInstanceIDNotFound', code='InvalidInstanceID.NotFound',
+    message="The instance ID '%(id)s' does not exist")
+IncorrectInstanceState = _error('IncorrectInstanceState')
+InstanceLimitExceeded = _error('InstanceLimitExceeded')
+InvalidInstanceAttributeValue = _error('InvalidInstanceAttributeValue')
+InvalidAttachmentNotFound = _error(
+    'InvalidAttachmentNotFound', code='InvalidAttachment.NotFound')
+MALFORMED['i'] = InvalidInstanceIDMalformed
+NOT_FOUND['i'] = InvalidInstanceIDNotFound
+InvalidVolumeZoneMismatch = _error(
+    'InvalidVolumeZoneMismatch', code='InvalidVolume.ZoneMismatch')

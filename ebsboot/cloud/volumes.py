@@ -103,8 +103,26 @@ def create_volume(context, zone, size=None, snapshot_ec2_id=None,
         raise exception.InvalidParameterValue(
             'Volume of %dGiB is outside the %d-%dGiB range of volume type '
             '%s.' % (size, limits[0], limits[1], volume_type))
-    values = {
-        'id': str(uuid.uuid4()),
+    try:
+        return new_volume(context, zone, size, volume_type, snapshot,
+                          client_token=client_token,
+                          request_digest=digest if client_token else None)
+    except db.DuplicateError:
+        # The same token raced in from a parallel request: answer as the
+        # winner did.
+        return create_volume(context, zone, size, snapshot_ec2_id,
+                             volume_type, client_token)
+
+
+def new_volume(context, zone, size, volume_type, snapshot=None,
+               volume_id=None, **extra):
+    """Write a ``creating`` volume row and ask a volume service to make it.
+
+    Callers have validated the request. ``volume_id`` lets a caller choose
+    the UUID up front, so a repeated step finds the row it made before.
+    """
+    values = dict({
+        'id': volume_id or str(uuid.uuid4()),
         'ec2_id': ec2ids.new_id('vol'),
         'project_id': context.project_id,
         'availability_zone': zone,
@@ -114,16 +132,8 @@ def create_volume(context, zone, size=None, snapshot_ec2_id=None,
         'host': snapshot.host if snapshot else None,
         'snapshot_id': snapshot.id if snapshot else None,
         'snapshot_ec2_id': snapshot.ec2_id if snapshot else None,
-        'client_token': client_token,
-        'request_digest': digest if client_token else None,
-    }
-    try:
-        volume = db.volume_create(context, values)
-    except db.DuplicateError:
-        # The same token raced in from a parallel request: answer as the
-        # winner did.
-        return create_volume(context, zone, size, snapshot_ec2_id,
-                             volume_type, client_token)
+    }, **extra)
+    volume = db.volume_create(context, values)
     volume_rpcapi.VolumeAPI().create_volume(context, values)
     LOG.info('Creating volume %s (%d GiB)', volume.ec2_id, size)
     return volume
@@ -145,16 +155,43 @@ def delete_volume(context, ec2_id):
         context, {'id': volume.id, 'host': volume.host})
 
 
+def release_volume(context, volume, delete):
+    """Detach a volume from its instance: delete it or make it available.
+
+    Used once the instance no longer uses the volume (terminated, failed
+    launch, detached).
+    """
+    if delete:
+        volume = db.volume_update(context, volume.id,
+                                  {'status': 'deleting'},
+                                  expected_status=('in-use', 'available',
+                                                   'error'))
+        volume_rpcapi.VolumeAPI().delete_volume(
+            context, {'id': volume.id, 'host': volume.host})
+    else:
+        db.volume_update(context, volume.id, {'status': 'available'},
+                         expected_status=('in-use', 'available'))
+
+
 def create_snapshot(context, volume_ec2_id, description=None):
     volume = get_volume(context, volume_ec2_id)
     if volume.status not in ('available', 'in-use'):
         raise exception.IncorrectState(
             "The volume '%s' is '%s'; only available or in-use volumes can "
             "be snapshotted." % (volume.ec2_id, volume.status))
+    return new_snapshot(context, volume, description)
+
+
+def new_snapshot(context, volume, description=None, snapshot_id=None):
+    """Write a ``pending`` snapshot row and ask the volume's host to take it.
+
+    ``snapshot_id`` lets a caller choose the UUID up front (repeatable
+    steps).
+    """
     values = {
-        'id': str(uuid.uuid4()),
+        'id': snapshot_id or str(uuid.uuid4()),
         'ec2_id': ec2ids.new_id('snap'),
-        'project_id': context.project_id,
+        'project_id': volume.project_id,
         'volume_id': volume.id,
         'volume_ec2_id': volume.ec2_id,
         'volume_size': volume.size,
@@ -170,7 +207,14 @@ def create_snapshot(context, volume_ec2_id, description=None):
 
 
 def delete_snapshot(context, ec2_id):
+    # Imported here: the image controller imports this module.
+    from ebsboot.cloud import images
+
     snapshot = get_snapshot(context, ec2_id)
+    image_id = images.snapshot_in_use(context, snapshot.id)
+    if image_id is not None:
+        raise exception.InvalidSnapshotInUse(
+            'The snapshot %s is currently in use by %s' % (ec2_id, image_id))
     try:
         snapshot = db.snapshot_update(context, snapshot.id,
                                       {'status': 'deleting'},

@@ -8,6 +8,8 @@ from oslo_log import log as logging
 
 from ebsboot.api.ec2 import app as ec2_app
 from ebsboot.api import server as api_server
+from ebsboot.cloud import flows  # noqa: F401 (registers the flows)
+from ebsboot.cloud import tasks
 from ebsboot import conf
 from ebsboot.conf import CONF
 from ebsboot import rpc
@@ -59,6 +61,9 @@ def serve(services, with_api=False, transport_url=None):
             service.start()
             started.append(service)
         if with_api:
+            # The controller runs where the API runs: resume its flows.
+            runner = tasks.get_runner()
+            runner.start()
             api = api_server.APIServer(ec2_app.EC2Application(),
                                        CONF.api.host, CONF.api.port)
             api.start()
@@ -68,6 +73,8 @@ def serve(services, with_api=False, transport_url=None):
     finally:
         if api is not None:
             api.stop()
+        if with_api:
+            tasks.reset_runner()
         for service in reversed(started):
             service.stop()
         rpc.cleanup()

@@ -52,6 +52,14 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def get_console_output(self, instance):
         """The guest's serial console so far, as bytes."""
 
+    def attach_volume(self, instance, connection_info, device_name):
+        """Hot-plug a volume into the running guest."""
+        raise NotImplementedError()
+
+    def detach_volume(self, instance, connection_info, device_name):
+        """Hot-unplug a volume from the running guest."""
+        raise NotImplementedError()
+
     def list_instance_ids(self):
         """Internal ids of the guests this host knows."""
         return []

@@ -1,8 +1,12 @@
 """The compute manager: runs guests through the compute driver.
 
-It is the RPC endpoint of the compute service; the controller decides what
-should happen, this manager makes the hypervisor do it.
+It is the RPC endpoint of the compute service. The controller decides what
+should happen and keeps the state; this manager makes the hypervisor do it.
+Every method is idempotent, so the controller may repeat a step after a
+crash.
 """
+
+import base64
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -32,5 +36,31 @@ class ComputeManager:
     def cleanup_host(self):
         pass
 
+    def spawn(self, context, instance, block_device_info):
+        LOG.info('Spawning %s', instance['ec2_id'])
+        self.driver.spawn(instance, block_device_info)
+
+    def power_off(self, context, instance, timeout):
+        LOG.info('Powering off %s (timeout %ss)', instance['ec2_id'],
+                 timeout)
+        self.driver.power_off(instance, timeout)
+
+    def destroy(self, context, instance, block_device_info):
+        LOG.info('Destroying %s', instance['ec2_id'])
+        self.driver.destroy(instance, block_device_info)
+
+    def attach_volume(self, context, instance, connection_info,
+                      device_name):
+        self.driver.attach_volume(instance, connection_info, device_name)
+
+    def detach_volume(self, context, instance, connection_info,
+                      device_name):
+        self.driver.detach_volume(instance, connection_info, device_name)
+
     def get_power_state(self, context, instance):
         return self.driver.get_power_state(instance)
+
+    def get_console_output(self, context, instance):
+        """The console so far, base64-encoded (RPC carries text only)."""
+        output = self.driver.get_console_output(instance)
+        return base64.b64encode(output).decode('ascii')

@@ -2,13 +2,17 @@
 
 API version history:
 
-* 1.0 - get_power_state
+* 1.0 - spawn, power_off, destroy, attach_volume, detach_volume,
+  get_power_state, get_console_output
 """
 
 import oslo_messaging as messaging
 
 from ebsboot.conf import CONF
 from ebsboot import rpc
+
+# Slack on top of the guest shutdown timeout for the RPC round trip.
+_RPC_MARGIN = 60
 
 
 class ComputeAPI:
@@ -19,6 +23,42 @@ class ComputeAPI:
                                   version=self.VERSION)
         self.client = rpc.get_client(target, version_cap=self.VERSION)
 
+    def _prepare(self, host, timeout=None):
+        kwargs = {'server': host, 'version': '1.0'}
+        if timeout:
+            kwargs['timeout'] = timeout
+        return self.client.prepare(**kwargs)
+
+    def spawn(self, context, host, instance, block_device_info):
+        self._prepare(host, _RPC_MARGIN * 5).call(
+            context, 'spawn', instance=instance,
+            block_device_info=block_device_info)
+
+    def power_off(self, context, host, instance, timeout):
+        self._prepare(host, timeout + _RPC_MARGIN).call(
+            context, 'power_off', instance=instance, timeout=timeout)
+
+    def destroy(self, context, host, instance, block_device_info):
+        self._prepare(host, _RPC_MARGIN * 5).call(
+            context, 'destroy', instance=instance,
+            block_device_info=block_device_info)
+
+    def attach_volume(self, context, host, instance, connection_info,
+                      device_name):
+        self._prepare(host, _RPC_MARGIN).call(
+            context, 'attach_volume', instance=instance,
+            connection_info=connection_info, device_name=device_name)
+
+    def detach_volume(self, context, host, instance, connection_info,
+                      device_name):
+        self._prepare(host, _RPC_MARGIN).call(
+            context, 'detach_volume', instance=instance,
+            connection_info=connection_info, device_name=device_name)
+
     def get_power_state(self, context, host, instance):
-        return self.client.prepare(server=host, version='1.0').call(
-            context, 'get_power_state', instance=instance)
+        return self._prepare(host).call(context, 'get_power_state',
+                                        instance=instance)
+
+    def get_console_output(self, context, host, instance):
+        return self._prepare(host).call(context, 'get_console_output',
+                                        instance=instance)

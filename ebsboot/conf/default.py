@@ -13,6 +13,14 @@ default_opts = [
                default=socket.gethostname(),
                sample_default='<current_hostname>',
                help='Name of this host for RPC servers and resources.'),
+    cfg.IntOpt('report_interval', default=10, min=1,
+               help='Seconds between the heartbeats of a service.'),
+    cfg.IntOpt('service_down_time', default=60, min=1,
+               help='A service whose last heartbeat is older than this '
+                    'many seconds is considered down.'),
+    cfg.IntOpt('terminated_instance_ttl', default=3600, min=0,
+               help='Seconds a terminated instance stays visible in '
+                    'DescribeInstances.'),
     cfg.StrOpt('default_availability_zone',
                default='nova',
                help='Availability zone of this cloud.'),

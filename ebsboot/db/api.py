@@ -118,11 +118,13 @@ def _get(context, model, **by):
         return _scoped(context, session, model).filter_by(**by).first()
 
 
-def _list(context, model, ec2_ids=None, **by):
+def _list(context, model, ec2_ids=None, ids=None, **by):
     with _reader(context) as session:
         query = _scoped(context, session, model).filter_by(**by)
         if ec2_ids is not None:
             query = query.filter(model.ec2_id.in_(ec2_ids))
+        if ids is not None:
+            query = query.filter(model.id.in_(ids))
         return query.order_by(model.created_at, model.ec2_id).all()
 
 
@@ -140,9 +142,13 @@ def _update(context, model, row_id, values, expected_status=None,
                 expected_status = (expected_status,)
             query = query.filter(model.status.in_(expected_status))
         for column, value in (expected or {}).items():
-            query = query.filter(getattr(model, column).is_(None)
-                                 if value is None
-                                 else getattr(model, column) == value)
+            column = getattr(model, column)
+            if value is None:
+                query = query.filter(column.is_(None))
+            elif isinstance(value, (tuple, list, set)):
+                query = query.filter(column.in_(value))
+            else:
+                query = query.filter(column == value)
         if not query.update(values, synchronize_session=False):
             raise ConflictError(row_id)
         return query.session.get(model, row_id)
@@ -247,3 +253,108 @@ def image_update(image_id, values):
 def image_destroy(image_id):
     with _writer(ebs_context.get_admin_context()) as session:
         session.query(models.Image).filter_by(id=image_id).delete()
+
+
+# Instances and their block devices ------------------------------------------
+
+def instance_create(context, values, block_devices):
+    """Create an instance and its block devices in one transaction."""
+    with _writer(context) as session:
+        instance = models.Instance(**values)
+        session.add(instance)
+        for device in block_devices:
+            session.add(models.BlockDevice(instance_id=values['id'],
+                                           **device))
+        session.flush()
+        return instance
+
+
+def instance_get(context, instance_id):
+    return _get(context, models.Instance, id=instance_id)
+
+
+def instance_get_by_ec2_id(context, ec2_id):
+    return _get(context, models.Instance, ec2_id=ec2_id)
+
+
+def instance_list(context, ec2_ids=None, ids=None, **by):
+    return _list(context, models.Instance, ec2_ids, ids, **by)
+
+
+def instance_update(context, instance_id, values, expected=None):
+    return _update(context, models.Instance, instance_id, values,
+                   expected=expected)
+
+
+def instance_destroy(context, instance_id):
+    with _writer(context) as session:
+        session.query(models.BlockDevice).filter_by(
+            instance_id=instance_id).delete()
+        return _scoped(context, session, models.Instance).filter(
+            models.Instance.id == instance_id).delete()
+
+
+def block_device_list(instance_ids):
+    """Block devices of the given instances, root first, by device."""
+    with _reader(ebs_context.get_admin_context()) as session:
+        return session.query(models.BlockDevice).filter(
+            models.BlockDevice.instance_id.in_(list(instance_ids))).order_by(
+            models.BlockDevice.instance_id,
+            models.BlockDevice.boot_index.desc(),
+            models.BlockDevice.device_name).all()
+
+
+def block_device_get_by_volume(volume_id):
+    with _reader(ebs_context.get_admin_context()) as session:
+        return session.query(models.BlockDevice).filter_by(
+            volume_id=volume_id).first()
+
+
+def block_devices_by_volume(volume_ids):
+    """``{volume_id: BlockDevice}`` of the volumes that are attached."""
+    with _reader(ebs_context.get_admin_context()) as session:
+        rows = session.query(models.BlockDevice).filter(
+            models.BlockDevice.volume_id.in_(list(volume_ids))).all()
+        return {row.volume_id: row for row in rows}
+
+
+def block_device_create(values):
+    with _writer(ebs_context.get_admin_context()) as session:
+        row = models.BlockDevice(**values)
+        session.add(row)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry:
+            raise DuplicateError(values.get('device_name'))
+        return row
+
+
+def block_device_update(device_id, values):
+    with _writer(ebs_context.get_admin_context()) as session:
+        session.query(models.BlockDevice).filter_by(id=device_id).update(
+            values)
+
+
+def block_device_destroy(device_id):
+    with _writer(ebs_context.get_admin_context()) as session:
+        session.query(models.BlockDevice).filter_by(id=device_id).delete()
+
+
+# Service heartbeats -------------------------------------------------------
+
+def service_heartbeat(host, topic, now):
+    with _writer(ebs_context.get_admin_context()) as session:
+        updated = session.query(models.Service).filter_by(
+            host=host, topic=topic).update({'heartbeat_at': now})
+        if not updated:
+            session.add(models.Service(host=host, topic=topic,
+                                       heartbeat_at=now))
+
+
+def service_hosts(topic, since):
+    """Hosts of ``topic`` whose heartbeat is not older than ``since``."""
+    with _reader(ebs_context.get_admin_context()) as session:
+        return [row.host for row in session.query(models.Service).filter(
+            models.Service.topic == topic,
+            models.Service.heartbeat_at >= since).order_by(
+                models.Service.host)]

@@ -5,6 +5,7 @@ import os
 from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
+from alembic import script as alembic_script
 
 from ebsboot.db import api as db_api
 
@@ -32,3 +33,9 @@ def db_version(engine=None):
     with engine.connect() as connection:
         context = alembic_migration.MigrationContext.configure(connection)
         return context.get_current_revision()
+
+
+def head_revision():
+    """The newest revision the migrations define."""
+    return alembic_script.ScriptDirectory.from_config(
+        _alembic_config()).get_current_head()

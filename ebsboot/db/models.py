@@ -86,3 +86,86 @@ class Image(BASE, EbsbootBase):
     min_disk = sa.Column(sa.Integer, nullable=False, default=0)
     properties = sa.Column(sa.Text, nullable=False)
     members = sa.Column(sa.Text, nullable=False)
+
+
+class Instance(BASE, EbsbootBase):
+    """An EC2 instance: what it is, where it runs and which step it is at.
+
+    ``state`` is the EC2 state clients see; ``task`` is the step of the
+    long operation under way (None when idle), persisted so that a
+    restarted controller resumes or rolls back from exactly there.
+    """
+    __tablename__ = 'instances'
+    __table_args__ = (
+        sa.Index('ix_instances0project_id0client_token', 'project_id',
+                 'client_token'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    ec2_id = sa.Column(sa.String(32), nullable=False, unique=True)
+    reservation_id = sa.Column(sa.String(32), nullable=False, index=True)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    image_id = sa.Column(sa.String(36), nullable=False)
+    image_ec2_id = sa.Column(sa.String(32), nullable=False)
+    instance_type = sa.Column(sa.String(64), nullable=False)
+    vcpus = sa.Column(sa.Integer, nullable=False)
+    memory_mb = sa.Column(sa.Integer, nullable=False)
+    availability_zone = sa.Column(sa.String(255), nullable=False)
+    host = sa.Column(sa.String(255), nullable=True)
+    state = sa.Column(sa.String(16), nullable=False)
+    task = sa.Column(sa.String(32), nullable=True)
+    task_data = sa.Column(sa.Text, nullable=True)
+    pending_terminate = sa.Column(sa.Boolean, nullable=False, default=False)
+    launch_index = sa.Column(sa.Integer, nullable=False)
+    client_token = sa.Column(sa.String(64), nullable=True)
+    request_digest = sa.Column(sa.String(64), nullable=True)
+    user_data = sa.Column(sa.Text, nullable=True)
+    disable_api_termination = sa.Column(sa.Boolean, nullable=False,
+                                        default=False)
+    disable_api_stop = sa.Column(sa.Boolean, nullable=False, default=False)
+    shutdown_behavior = sa.Column(sa.String(16), nullable=False)
+    root_device_name = sa.Column(sa.String(64), nullable=False)
+    kernel_id = sa.Column(sa.String(32), nullable=True)
+    ramdisk_id = sa.Column(sa.String(32), nullable=True)
+    state_reason_code = sa.Column(sa.String(64), nullable=True)
+    state_reason_message = sa.Column(sa.String(255), nullable=True)
+    state_transition_reason = sa.Column(sa.String(255), nullable=True)
+    launched_at = sa.Column(sa.DateTime, nullable=True)
+    terminated_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class BlockDevice(BASE, EbsbootBase):
+    """One device of an instance: an EBS volume or an ephemeral disk."""
+    __tablename__ = 'block_devices'
+    __table_args__ = (
+        sa.UniqueConstraint('instance_id', 'device_name',
+                            name='uniq_block_devices0instance_id0device'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    instance_id = sa.Column(sa.String(36), nullable=False, index=True)
+    device_name = sa.Column(sa.String(64), nullable=False)
+    boot_index = sa.Column(sa.Integer, nullable=False)
+    virtual_name = sa.Column(sa.String(32), nullable=True)
+    volume_id = sa.Column(sa.String(36), nullable=True, index=True)
+    volume_ec2_id = sa.Column(sa.String(32), nullable=True)
+    snapshot_id = sa.Column(sa.String(36), nullable=True)
+    volume_size = sa.Column(sa.Integer, nullable=True)
+    volume_type = sa.Column(sa.String(16), nullable=True)
+    delete_on_termination = sa.Column(sa.Boolean, nullable=False)
+    status = sa.Column(sa.String(16), nullable=False)
+    attach_time = sa.Column(sa.DateTime, nullable=True)
+    connection_info = sa.Column(sa.Text, nullable=True)
+
+
+class Service(BASE, EbsbootBase):
+    """A running service of a host, with its last heartbeat."""
+    __tablename__ = 'services'
+    __table_args__ = (
+        sa.UniqueConstraint('host', 'topic', name='uniq_services0host0topic'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    topic = sa.Column(sa.String(255), nullable=False)
+    heartbeat_at = sa.Column(sa.DateTime, nullable=False)

@@ -6,10 +6,16 @@ from ebsboot.policies import base
 
 READ_ACTIONS = (
     'DescribeRegions', 'DescribeAvailabilityZones', 'DescribeVolumes',
-    'DescribeSnapshots',
+    'DescribeSnapshots', 'DescribeImages', 'DescribeImageAttribute',
+    'DescribeInstances', 'DescribeInstanceStatus',
+    'DescribeInstanceAttribute', 'GetConsoleOutput',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
+    'RegisterImage', 'DeregisterImage', 'ModifyImageAttribute',
+    'AttachVolume', 'DetachVolume', 'RunInstances', 'StartInstances',
+    'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
+    'CreateImage',
 )
 
 

@@ -12,6 +12,8 @@ import webob
 import webob.dec
 
 from ebsboot.api.ec2 import auth
+from ebsboot.api.ec2 import images
+from ebsboot.api.ec2 import instances
 from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import regions
 from ebsboot.api.ec2 import snapshots
@@ -37,7 +39,7 @@ PROTOCOL_PARAMS = frozenset((
 ))
 
 ACTIONS = {}
-for _module in (regions, volumes, snapshots):
+for _module in (regions, volumes, snapshots, images, instances):
     ACTIONS.update(_module.ACTIONS)
 
 

@@ -177,10 +177,12 @@ class Params(object):
         raise _invalid("Value (%s) for parameter %s is invalid. "
                        "Expected: 'Boolean'." % (value, self._name(name)))
 
-    def get_list(self, name):
+    def get_list(self, name, required=False):
         """A list of strings (``[]`` if missing); one value is accepted."""
         value = self._lookup(name)
         if value is None:
+            if required:
+                raise exception.MissingParameter(param=self._name(name))
             return []
         return _scalar_list(value, self._name(name))
 

@@ -1,7 +1,9 @@
 """CreateVolume, DeleteVolume, DescribeVolumes."""
 
 from ebsboot.api.ec2 import filters as ec2_filters
+from ebsboot.cloud import instances as cloud_instances
 from ebsboot.cloud import volumes as cloud_volumes
+from ebsboot.db import api as db
 from ebsboot import exception
 
 
@@ -13,7 +15,18 @@ def _iops(volume):
     return None
 
 
-def format_volume(volume):
+def format_attachment(device, volume, instance):
+    return {
+        'volumeId': volume.ec2_id,
+        'instanceId': instance.ec2_id,
+        'device': device.device_name,
+        'status': device.status,
+        'attachTime': device.attach_time or device.created_at,
+        'deleteOnTermination': device.delete_on_termination,
+    }
+
+
+def format_volume(volume, attachment=None):
     return {
         'volumeId': volume.ec2_id,
         'size': volume.size,
@@ -21,7 +34,7 @@ def format_volume(volume):
         'availabilityZone': volume.availability_zone,
         'status': volume.status,
         'createTime': volume.created_at,
-        'attachmentSet': [],
+        'attachmentSet': [attachment] if attachment else [],
         'volumeType': volume.volume_type,
         'iops': _iops(volume),
         'throughput': 125 if volume.volume_type == 'gp3' else None,
@@ -41,6 +54,20 @@ VOLUME_FILTERS = {
     'encrypted': lambda v: False,
     'multi-attach-enabled': lambda v: False,
 }
+
+
+def attachment_filters(attachments):
+    def field(name):
+        return lambda v: attachments.get(v.id, {}).get(name)
+    return {
+        'attachment.instance-id': field('instanceId'),
+        'attachment.device': field('device'),
+        'attachment.status': field('status'),
+        'attachment.delete-on-termination': field('deleteOnTermination'),
+        'attachment.attach-time': lambda v: (
+            attachments[v.id]['attachTime'].strftime(
+                '%Y-%m-%dT%H:%M:%S.000Z') if v.id in attachments else None),
+    }
 
 
 def create_volume(context, params, request):
@@ -74,15 +101,58 @@ def describe_volumes(context, params, request):
     ids = params.get_list('VolumeId')
     pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=500)
     volumes = cloud_volumes.list_volumes(context, ids)
+    attachments = _attachments(context, volumes)
     volumes = ec2_filters.apply(volumes, params.get_filters(),
-                                VOLUME_FILTERS)
+                                dict(VOLUME_FILTERS, **attachment_filters(
+                                    attachments)))
     page, token = pager.page(volumes)
-    return {'volumeSet': [format_volume(v) for v in page],
+    return {'volumeSet': [format_volume(v, attachments.get(v.id))
+                          for v in page],
             'nextToken': token}
+
+
+def _attachments(context, volumes):
+    """``{volume id: attachment item}`` of the attached volumes."""
+    devices = db.block_devices_by_volume([v.id for v in volumes])
+    instances = {i.id: i for i in db.instance_list(
+        context, ids=[d.instance_id for d in devices.values()])} \
+        if devices else {}
+    by_id = {v.id: v for v in volumes}
+    return {volume_id: format_attachment(device, by_id[volume_id],
+                                         instances[device.instance_id])
+            for volume_id, device in devices.items()
+            if device.instance_id in instances}
+
+
+def attach_volume(context, params, request):
+    params.check_unknown(('VolumeId', 'InstanceId', 'Device',
+                          'EbsCardIndex', 'DryRun'))
+    device, volume, instance = cloud_instances.attach_volume(
+        context, params.get_str('VolumeId', required=True),
+        params.get_str('InstanceId', required=True),
+        params.get_str('Device', required=True))
+    item = format_attachment(device, volume, instance)
+    item['status'] = 'attaching'
+    return item
+
+
+def detach_volume(context, params, request):
+    params.check_unknown(('VolumeId', 'InstanceId', 'Device', 'Force',
+                          'DryRun'))
+    device, volume, instance = cloud_instances.detach_volume(
+        context, params.get_str('VolumeId', required=True),
+        instance_ec2_id=params.get_str('InstanceId'),
+        device_name=params.get_str('Device'),
+        force=params.get_bool('Force'))
+    item = format_attachment(device, volume, instance)
+    item['status'] = 'detaching'
+    return item
 
 
 ACTIONS = {
     'CreateVolume': create_volume,
     'DeleteVolume': delete_volume,
     'DescribeVolumes': describe_volumes,
+    'AttachVolume': attach_volume,
+    'DetachVolume': detach_volume,
 }

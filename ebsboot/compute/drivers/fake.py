@@ -1,44 +1,80 @@
 """A compute driver that keeps guests in memory (unit tests only)."""
 
 import threading
+import time
 
 from ebsboot.compute import driver
 
 
 class FakeDriver(driver.ComputeDriver):
-    """Guests are dict entries; every operation completes at once."""
+    """Guests are dict entries; every operation completes at once.
+
+    Consoles outlive their guests, as a real host's console logs do, and
+    each boot appends a line, so tests can count boots.
+    """
 
     def __init__(self, conf):
         super().__init__(conf)
         self._lock = threading.Lock()
         self.guests = {}
+        self.consoles = {}
+        self.calls = []
+
+    def _delay(self):
+        if self.conf.fake_compute.delay:
+            time.sleep(self.conf.fake_compute.delay)
 
     def spawn(self, instance, block_device_info):
+        self._delay()
         with self._lock:
+            self.calls.append(('spawn', instance['id']))
+            if self.guests.get(instance['id'], {}).get('state') == \
+                    driver.POWER_RUNNING:
+                return
             self.guests[instance['id']] = {
                 'state': driver.POWER_RUNNING,
                 'block_device_info': block_device_info,
-                'console': b'fake guest %s booted\n' % (
-                    instance['ec2_id'].encode()),
             }
+            boots = self.consoles.get(instance['id'], b'').count(b'\n') + 1
+            self.consoles[instance['id']] = self.consoles.get(
+                instance['id'], b'') + b'fake guest %s boot-count=%d\n' % (
+                    instance['ec2_id'].encode(), boots)
 
     def power_off(self, instance, timeout=0):
+        self._delay()
         with self._lock:
+            self.calls.append(('power_off', instance['id']))
             guest = self.guests.get(instance['id'])
             if guest:
                 guest['state'] = driver.POWER_SHUTDOWN
 
     def destroy(self, instance, block_device_info):
+        self._delay()
         with self._lock:
+            self.calls.append(('destroy', instance['id']))
             self.guests.pop(instance['id'], None)
+
+    def attach_volume(self, instance, connection_info, device_name):
+        with self._lock:
+            guest = self.guests[instance['id']]
+            guest['block_device_info'].append(
+                {'device_name': device_name, 'boot_index': -1,
+                 'connection_info': connection_info})
+
+    def detach_volume(self, instance, connection_info, device_name):
+        with self._lock:
+            guest = self.guests.get(instance['id'])
+            if guest:
+                guest['block_device_info'] = [
+                    d for d in guest['block_device_info']
+                    if d['device_name'] != device_name]
 
     def get_power_state(self, instance):
         guest = self.guests.get(instance['id'])
         return guest['state'] if guest else driver.POWER_NOSTATE
 
     def get_console_output(self, instance):
-        guest = self.guests.get(instance['id'])
-        return guest['console'] if guest else b''
+        return self.consoles.get(instance['id'], b'')
 
     def list_instance_ids(self):
         return list(self.guests)

@@ -113,12 +113,12 @@ class Cloud(fixtures.Fixture):
             raise AssertionError('unclean shut-down: %s\n%s'
                                  % (codes, self.log()))
 
-    def log(self):
+    def log(self, tail=5000):
         path = os.path.join(self.state, 'ebsboot.log')
         if not os.path.exists(path):
             return ''
         with open(path) as f:
-            return f.read()[-5000:]
+            return f.read()[-tail:] if tail else f.read()
 
     def client(self, project='alpha', **kwargs):
         cred = self.credentials[project]

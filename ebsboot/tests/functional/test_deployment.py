@@ -11,6 +11,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from ebsboot.db import migration
 from ebsboot.tests.functional import base
 
 
@@ -69,7 +70,7 @@ class SeparateServicesTest(base.FunctionalTestCase):
             version = conn.execute(sa.text(
                 'SELECT version_num FROM alembic_version')).scalar()
         engine.dispose()
-        self.assertEqual('0001', version)
+        self.assertEqual(migration.head_revision(), version)
 
 
 class EventletRuntimeTest(base.FunctionalTestCase):

@@ -1,6 +1,6 @@
 """The storage controller with the volume service on the fake driver."""
 
-from unittest import mock
+import fixtures
 
 from ebsboot.cloud import volumes
 from ebsboot.db import api as db
@@ -98,8 +98,10 @@ class CloudVolumesTest(base.ServiceTestCase):
 
     def test_snapshot_pending_cannot_be_cloned_or_deleted(self):
         volume = self._available_volume()
-        with mock.patch.object(self.volume_manager, 'create_snapshot'):
-            snapshot = volumes.create_snapshot(self.ctxt, volume.ec2_id)
+        # The volume service never gets to take it: it stays pending.
+        self.useFixture(fixtures.MockPatchObject(self.volume_manager,
+                                                 'create_snapshot'))
+        snapshot = volumes.create_snapshot(self.ctxt, volume.ec2_id)
         self.assertRaises(exception.IncorrectState, volumes.create_volume,
                           self.ctxt, 'nova', snapshot_ec2_id=snapshot.ec2_id)
         self.assertRaises(exception.IncorrectState, volumes.delete_snapshot,

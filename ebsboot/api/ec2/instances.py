@@ -1,0 +1,350 @@
+"""RunInstances, Describe/Start/Stop/TerminateInstances, console, status."""
+
+from ebsboot.api.ec2 import filters as ec2_filters
+from ebsboot.cloud import instances as cloud_instances
+from ebsboot.db import api as db
+from ebsboot import exception
+
+
+def _state(name):
+    return {'code': cloud_instances.STATE_CODES[name], 'name': name}
+
+
+def _devices(instances):
+    by_instance = {}
+    for device in db.block_device_list([i.id for i in instances]):
+        by_instance.setdefault(device.instance_id, []).append(device)
+    return by_instance
+
+
+def format_instance(instance, devices):
+    item = {
+        'instanceId': instance.ec2_id,
+        'imageId': instance.image_ec2_id,
+        'instanceState': _state(instance.state),
+        'privateDnsName': '',
+        'dnsName': '',
+        'reason': instance.state_transition_reason or '',
+        'amiLaunchIndex': instance.launch_index,
+        'productCodes': [],
+        'instanceType': instance.instance_type,
+        'launchTime': instance.launched_at or instance.created_at,
+        'placement': {'availabilityZone': instance.availability_zone,
+                      'groupName': '', 'tenancy': 'default'},
+        'kernelId': instance.kernel_id,
+        'ramdiskId': instance.ramdisk_id,
+        'monitoring': {'state': 'disabled'},
+        'groupSet': [],
+        'architecture': 'x86_64',
+        'rootDeviceType': 'ebs',
+        'rootDeviceName': instance.root_device_name,
+        'blockDeviceMapping': [
+            {'deviceName': d.device_name,
+             'ebs': {'volumeId': d.volume_ec2_id,
+                     'status': d.status,
+                     'attachTime': d.attach_time or d.created_at,
+                     'deleteOnTermination': d.delete_on_termination}}
+            for d in devices if d.volume_ec2_id],
+        'virtualizationType': 'hvm',
+        'clientToken': instance.client_token or '',
+        'hypervisor': 'xen',
+        'ebsOptimized': False,
+        'cpuOptions': {'coreCount': instance.vcpus,
+                       'threadsPerCore': 1},
+    }
+    if instance.state_reason_code:
+        item['stateReason'] = {'code': instance.state_reason_code,
+                               'message': instance.state_reason_message}
+    return item
+
+
+def format_reservations(instances):
+    devices = _devices(instances)
+    reservations = {}
+    for instance in instances:
+        reservation = reservations.setdefault(instance.reservation_id, {
+            'reservationId': instance.reservation_id,
+            'ownerId': instance.project_id,
+            'groupSet': [],
+            'instancesSet': [],
+        })
+        reservation['instancesSet'].append(
+            format_instance(instance, devices.get(instance.id, [])))
+    return list(reservations.values())
+
+
+def _device_values(instances, attribute):
+    devices = _devices(instances)
+
+    def extract(instance):
+        return [getattr(d, attribute) for d in devices.get(instance.id, [])
+                if d.volume_ec2_id]
+    return extract
+
+
+def _time(value):
+    return value.strftime('%Y-%m-%dT%H:%M:%S.000Z') if value else ''
+
+
+def instance_filters(instances):
+    return {
+        'instance-id': lambda i: i.ec2_id,
+        'instance-state-name': lambda i: i.state,
+        'instance-state-code': lambda i: cloud_instances.STATE_CODES[
+            i.state],
+        'instance-type': lambda i: i.instance_type,
+        'image-id': lambda i: i.image_ec2_id,
+        'reservation-id': lambda i: i.reservation_id,
+        'owner-id': lambda i: i.project_id,
+        'availability-zone': lambda i: i.availability_zone,
+        'root-device-type': lambda i: 'ebs',
+        'root-device-name': lambda i: i.root_device_name,
+        'client-token': lambda i: i.client_token,
+        'launch-index': lambda i: i.launch_index,
+        'kernel-id': lambda i: i.kernel_id,
+        'ramdisk-id': lambda i: i.ramdisk_id,
+        'state-reason-code': lambda i: i.state_reason_code,
+        'architecture': lambda i: 'x86_64',
+        'block-device-mapping.device-name':
+            _device_values(instances, 'device_name'),
+        'block-device-mapping.volume-id':
+            _device_values(instances, 'volume_ec2_id'),
+        'block-device-mapping.status': _device_values(instances, 'status'),
+        'block-device-mapping.delete-on-termination':
+            _device_values(instances, 'delete_on_termination'),
+        'block-device-mapping.attach-time': lambda i: [
+            _time(t) for t in _device_values(instances, 'attach_time')(i)],
+    }
+
+
+def run_instances(context, params, request):
+    params.check_unknown((
+        'ImageId', 'MinCount', 'MaxCount', 'InstanceType', 'Placement',
+        'UserData', 'ClientToken', 'DisableApiTermination', 'DisableApiStop',
+        'InstanceInitiatedShutdownBehavior', 'BlockDeviceMapping',
+        'KernelId', 'RamdiskId', 'Monitoring', 'EbsOptimized', 'DryRun'))
+    rows = cloud_instances.run_instances(
+        context, params.get_str('ImageId', required=True),
+        min_count=params.get_int('MinCount', required=True),
+        max_count=params.get_int('MaxCount', required=True),
+        instance_type=params.get_str('InstanceType'),
+        zone=params.get_str('Placement.AvailabilityZone'),
+        user_data=params.get_str('UserData'),
+        client_token=params.get_str('ClientToken'),
+        disable_api_termination=params.get_bool('DisableApiTermination'),
+        disable_api_stop=params.get_bool('DisableApiStop'),
+        shutdown_behavior=params.get_str('InstanceInitiatedShutdownBehavior',
+                                         default='stop'),
+        block_device_mappings=params.get_dict_list('BlockDeviceMapping'),
+        kernel_id=params.get_str('KernelId'),
+        ramdisk_id=params.get_str('RamdiskId'))
+    [reservation] = format_reservations(rows)
+    return reservation
+
+
+def describe_instances(context, params, request):
+    params.check_unknown(('InstanceId', 'Filter', 'MaxResults', 'NextToken',
+                          'IncludeManagedResources', 'DryRun'))
+    ids = params.get_list('InstanceId')
+    pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=1000)
+    instances = cloud_instances.list_instances(context, ids)
+    instances = ec2_filters.apply(instances, params.get_filters(),
+                                  instance_filters(instances))
+    page, token = pager.page(instances)
+    return {'reservationSet': format_reservations(page), 'nextToken': token}
+
+
+def _state_changes(result):
+    return [{'instanceId': instance.ec2_id,
+             'currentState': _state(current),
+             'previousState': _state(previous)}
+            for instance, previous, current in result]
+
+
+def stop_instances(context, params, request):
+    params.check_unknown(('InstanceId', 'Force', 'Hibernate',
+                          'SkipOsShutdown', 'DryRun'))
+    result = cloud_instances.stop_instances(
+        context, params.get_list('InstanceId', required=True),
+        force=params.get_bool('Force'))
+    return {'instancesSet': _state_changes(result)}
+
+
+def start_instances(context, params, request):
+    params.check_unknown(('InstanceId', 'AdditionalInfo', 'DryRun'))
+    result = cloud_instances.start_instances(
+        context, params.get_list('InstanceId', required=True))
+    return {'instancesSet': _state_changes(result)}
+
+
+def terminate_instances(context, params, request):
+    params.check_unknown(('InstanceId', 'Force', 'SkipOsShutdown',
+                          'DryRun'))
+    result = cloud_instances.terminate_instances(
+        context, params.get_list('InstanceId', required=True))
+    return {'instancesSet': _state_changes(result)}
+
+
+def get_console_output(context, params, request):
+    params.check_unknown(('InstanceId', 'Latest', 'DryRun'))
+    instance, output = cloud_instances.console_output(
+        context, params.get_str('InstanceId', required=True))
+    return {'instanceId': instance.ec2_id,
+            'timestamp': instance.updated_at or instance.created_at,
+            'output': output}
+
+
+def describe_instance_status(context, params, request):
+    params.check_unknown(('InstanceId', 'Filter', 'MaxResults', 'NextToken',
+                          'IncludeAllInstances', 'IncludeManagedResources',
+                          'DryRun'))
+    ids = params.get_list('InstanceId')
+    pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=1000)
+    instances = cloud_instances.list_instances(context, ids)
+    if not params.get_bool('IncludeAllInstances'):
+        instances = [i for i in instances if i.state == 'running']
+    instances = ec2_filters.apply(instances, params.get_filters(), {
+        'instance-state-name': lambda i: i.state,
+        'instance-state-code': lambda i: cloud_instances.STATE_CODES[
+            i.state],
+        'availability-zone': lambda i: i.availability_zone,
+        'instance-status.status': lambda i: _health(i),
+        'system-status.status': lambda i: _health(i),
+    })
+    page, token = pager.page(instances)
+    return {'instanceStatusSet': [{
+        'instanceId': i.ec2_id,
+        'availabilityZone': i.availability_zone,
+        'instanceState': _state(i.state),
+        'systemStatus': {'status': _health(i),
+                         'details': _details(i)},
+        'instanceStatus': {'status': _health(i),
+                           'details': _details(i)},
+    } for i in page], 'nextToken': token}
+
+
+def _health(instance):
+    return 'ok' if instance.state == 'running' else 'not-applicable'
+
+
+def _details(instance):
+    if instance.state != 'running':
+        return []
+    return [{'name': 'reachability', 'status': 'passed'}]
+
+
+def _value(value):
+    return {'value': value}
+
+
+def describe_instance_attribute(context, params, request):
+    params.check_unknown(('InstanceId', 'Attribute', 'DryRun'))
+    instance = cloud_instances.get_instance(
+        context, params.get_str('InstanceId', required=True))
+    attribute = params.get_str('Attribute', required=True)
+    devices = _devices([instance]).get(instance.id, [])
+    values = {
+        'instanceType': lambda: _value(instance.instance_type),
+        'kernel': lambda: _value(instance.kernel_id),
+        'ramdisk': lambda: _value(instance.ramdisk_id),
+        'userData': lambda: _value(instance.user_data),
+        'disableApiTermination': lambda: _value(
+            instance.disable_api_termination),
+        'disableApiStop': lambda: _value(instance.disable_api_stop),
+        'instanceInitiatedShutdownBehavior': lambda: _value(
+            instance.shutdown_behavior),
+        'rootDeviceName': lambda: _value(instance.root_device_name),
+        'blockDeviceMapping': lambda: format_instance(
+            instance, devices)['blockDeviceMapping'],
+        'productCodes': lambda: [],
+        'groupSet': lambda: [],
+        'sourceDestCheck': lambda: _value(True),
+        'ebsOptimized': lambda: _value(False),
+        'enaSupport': lambda: _value(False),
+        'sriovNetSupport': lambda: _value('simple'),
+    }
+    if attribute not in values:
+        raise exception.InvalidParameterValue(
+            'Value (%s) for parameter attribute is invalid. Unknown '
+            'attribute.' % attribute)
+    return {'instanceId': instance.ec2_id, attribute: values[attribute]()}
+
+
+# ModifyInstanceAttribute: parameter -> (attribute, how to read its value)
+_MODIFY_PARAMS = {
+    'InstanceType': ('instanceType', 'str'),
+    'Kernel': ('kernel', 'str'),
+    'Ramdisk': ('ramdisk', 'str'),
+    'UserData': ('userData', 'str'),
+    'DisableApiTermination': ('disableApiTermination', 'bool'),
+    'DisableApiStop': ('disableApiStop', 'bool'),
+    'InstanceInitiatedShutdownBehavior': (
+        'instanceInitiatedShutdownBehavior', 'str'),
+}
+_BOOL_ATTRIBUTES = ('disableApiTermination', 'disableApiStop')
+
+
+def modify_instance_attribute(context, params, request):
+    params.check_unknown(tuple(_MODIFY_PARAMS) + (
+        'InstanceId', 'Attribute', 'Value', 'BlockDeviceMapping',
+        'SourceDestCheck', 'GroupId', 'EbsOptimized', 'EnaSupport',
+        'SriovNetSupport', 'DryRun'))
+    ec2_id = params.get_str('InstanceId', required=True)
+    changes = []
+    for name, (attribute, kind) in _MODIFY_PARAMS.items():
+        if name in params:
+            path = name + '.Value'
+            value = (params.get_bool(path) if kind == 'bool'
+                     else params.get_str(path, default=''))
+            changes.append((attribute, value))
+    if 'Attribute' in params:
+        attribute = params.get_str('Attribute', required=True)
+        value = params.get_str('Value', default='')
+        if attribute in _BOOL_ATTRIBUTES:
+            value = params.get_bool('Value')
+        changes.append((attribute, value))
+    if 'BlockDeviceMapping' in params:
+        mappings = []
+        for entry in params.get_params_list('BlockDeviceMapping'):
+            mappings.append((
+                entry.get_str('DeviceName', required=True),
+                entry.get_bool('Ebs.DeleteOnTermination', default=True)))
+        changes.append(('blockDeviceMapping', mappings))
+    for unsupported in ('SourceDestCheck', 'GroupId', 'EbsOptimized',
+                        'EnaSupport', 'SriovNetSupport'):
+        if unsupported in params:
+            raise exception.UnsupportedOperation(
+                'Modifying %s is not supported.' % unsupported)
+    if len(changes) != 1:
+        raise exception.InvalidParameterCombination(
+            'Exactly one attribute may be modified per request.')
+    attribute, value = changes[0]
+    cloud_instances.modify_attribute(context, ec2_id, attribute, value)
+    return {'return': True}
+
+
+def create_image(context, params, request):
+    params.check_unknown(('InstanceId', 'Name', 'Description', 'NoReboot',
+                          'BlockDeviceMapping', 'TagSpecification',
+                          'DryRun'))
+    ami = cloud_instances.create_image(
+        context, params.get_str('InstanceId', required=True),
+        params.get_str('Name', required=True),
+        description=params.get_str('Description'),
+        no_reboot=params.get_bool('NoReboot'),
+        block_device_mappings=params.get_dict_list('BlockDeviceMapping'))
+    return {'imageId': ami}
+
+
+ACTIONS = {
+    'CreateImage': create_image,
+    'DescribeInstanceAttribute': describe_instance_attribute,
+    'ModifyInstanceAttribute': modify_instance_attribute,
+    'RunInstances': run_instances,
+    'DescribeInstances': describe_instances,
+    'StopInstances': stop_instances,
+    'StartInstances': start_instances,
+    'TerminateInstances': terminate_instances,
+    'GetConsoleOutput': get_console_output,
+    'DescribeInstanceStatus': describe_instance_status,
+}

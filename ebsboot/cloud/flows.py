@@ -1,0 +1,418 @@
+"""The steps of the instance flows (see ``ebsboot.cloud.tasks``).
+
+Every step is idempotent: it checks what is already done before doing it,
+so running it twice (after a crash) does no harm. Volumes created for an
+instance get their UUID written to the block device row before the volume
+row exists; a repeated step therefore finds them.
+"""
+
+import datetime
+import uuid
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+
+from ebsboot.cloud import tasks
+from ebsboot.cloud import volumes as cloud_volumes
+from ebsboot.compute import rpcapi as compute_rpcapi
+from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+from ebsboot.volume import rpcapi as volume_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+CONNECTOR = {'host': 'ebsboot'}
+
+
+def project_context(instance):
+    return ebs_context.RequestContext(project_id=instance.project_id,
+                                      is_admin=True, overwrite=False)
+
+
+def instance_dict(instance):
+    """What the compute service is told about an instance."""
+    return {'id': instance.id, 'ec2_id': instance.ec2_id,
+            'vcpus': instance.vcpus, 'memory_mb': instance.memory_mb,
+            'user_data': instance.user_data,
+            'kernel_id': instance.kernel_id,
+            'ramdisk_id': instance.ramdisk_id,
+            'root_device_name': instance.root_device_name,
+            'shutdown_behavior': instance.shutdown_behavior,
+            'project_id': instance.project_id}
+
+
+def block_device_info(instance):
+    """The devices of an instance as the compute driver takes them."""
+    info = []
+    for device in db.block_device_list([instance.id]):
+        if device.virtual_name is None and not device.connection_info:
+            continue
+        info.append({
+            'device_name': device.device_name,
+            'boot_index': device.boot_index,
+            'virtual_name': device.virtual_name,
+            'volume_id': device.volume_id,
+            'volume_size': device.volume_size,
+            'connection_info': jsonutils.loads(device.connection_info)
+            if device.connection_info else None,
+        })
+    return info
+
+
+def _volumes(instance):
+    """(block device, volume row or None) of the instance's EBS devices."""
+    admin = ebs_context.get_admin_context()
+    pairs = []
+    for device in db.block_device_list([instance.id]):
+        if device.volume_id:
+            pairs.append((device, db.volume_get(admin, device.volume_id)))
+    return pairs
+
+
+def pick_host():
+    """A live compute host with the fewest active instances."""
+    since = timeutils.utcnow() - datetime.timedelta(
+        seconds=CONF.service_down_time)
+    hosts = db.service_hosts(CONF.compute.topic, since)
+    if not hosts:
+        raise tasks.StepFailed('Server.InsufficientInstanceCapacity',
+                               'No compute host is available.')
+    load = dict.fromkeys(hosts, 0)
+    admin = ebs_context.get_admin_context()
+    for instance in db.instance_list(admin):
+        if instance.host in load and instance.state in ('pending',
+                                                        'running'):
+            load[instance.host] += 1
+    return min(hosts, key=lambda host: (load[host], host))
+
+
+def _now():
+    return timeutils.utcnow()
+
+
+def user_initiated_reason():
+    return 'User initiated (%s GMT)' % _now().strftime('%Y-%m-%d %H:%M:%S')
+
+
+# Shared steps -------------------------------------------------------------
+
+def connect_volumes(instance):
+    """Export every EBS volume of the instance to compute (idempotent)."""
+    api = volume_rpcapi.VolumeAPI()
+    admin = ebs_context.get_admin_context()
+    for device, volume in _volumes(instance):
+        if volume is None:
+            raise tasks.StepFailed('Server.InternalError',
+                                   'Volume %s is gone.'
+                                   % device.volume_ec2_id)
+        info = api.initialize_connection(admin, volume,
+                                         CONNECTOR)
+        values = {'connection_info': jsonutils.dumps(info),
+                  'status': 'attached'}
+        if device.attach_time is None:
+            values['attach_time'] = _now()
+        db.block_device_update(device.id, values)
+        if volume.status == 'available':
+            db.volume_update(admin, volume.id, {'status': 'in-use'},
+                             expected_status=('available', 'in-use'))
+
+
+def disconnect_volumes(instance):
+    admin = ebs_context.get_admin_context()
+    for device, volume in _volumes(instance):
+        if volume is not None and device.connection_info:
+            volume_rpcapi.VolumeAPI().terminate_connection(admin, volume,
+                                                           CONNECTOR)
+        db.block_device_update(device.id, {'connection_info': None})
+
+
+def spawn(instance):
+    """Place the instance on a host (persisted first), then boot it."""
+    if instance.host is None:
+        return {'host': pick_host()}
+    compute_rpcapi.ComputeAPI().spawn(
+        ebs_context.get_admin_context(), instance.host,
+        instance_dict(instance), block_device_info(instance))
+    return None
+
+
+def destroy_guest(instance):
+    if instance.host:
+        compute_rpcapi.ComputeAPI().destroy(
+            ebs_context.get_admin_context(), instance.host,
+            instance_dict(instance), block_device_info(instance))
+
+
+def release_volumes(instance, delete_all=False):
+    """Delete or detach every volume once the guest is gone.
+
+    ``delete_all`` (a failed launch) deletes even volumes whose
+    DeleteOnTermination is false: they were made for this launch only.
+    """
+    admin = ebs_context.get_admin_context()
+    pairs = _volumes(instance)
+    if any(v is not None and v.status == 'creating' for _, v in pairs):
+        raise tasks.Retry()
+    disconnect_volumes(instance)
+    for device, volume in pairs:
+        if volume is not None and volume.status not in ('deleting',):
+            cloud_volumes.release_volume(
+                admin, volume, delete_all or device.delete_on_termination)
+        db.block_device_destroy(device.id)
+    for device in db.block_device_list([instance.id]):
+        db.block_device_destroy(device.id)
+
+
+def fail_image(data, code, message):
+    """Mark the image a CreateImage flow was making as failed."""
+    from ebsboot.cloud import images as cloud_images
+    if data.get('image_id') and not data.get('image_done'):
+        cloud_images.mark_image_failed(data['image_id'], code, message)
+        data['image_done'] = True
+
+
+# RunInstances -------------------------------------------------------------
+
+def launch_volumes(admin, instance, data):
+    ctxt = project_context(instance)
+    for device in db.block_device_list([instance.id]):
+        if device.virtual_name is not None:
+            continue
+        volume_id = device.volume_id
+        if volume_id is None:
+            volume_id = str(uuid.uuid4())
+            db.block_device_update(device.id, {'volume_id': volume_id})
+        if db.volume_get(admin, volume_id) is not None:
+            continue
+        snapshot = (db.snapshot_get(admin, device.snapshot_id)
+                    if device.snapshot_id else None)
+        if device.snapshot_id and snapshot is None:
+            raise tasks.StepFailed('Client.InvalidSnapshot.NotFound',
+                                   'The snapshot of %s is gone.'
+                                   % device.device_name)
+        volume = cloud_volumes.new_volume(
+            ctxt, instance.availability_zone, device.volume_size,
+            device.volume_type, snapshot, volume_id=volume_id)
+        db.block_device_update(device.id, {'volume_ec2_id': volume.ec2_id,
+                                           'status': 'attaching'})
+    return 'launch_wait', {}
+
+
+def launch_wait(admin, instance, data):
+    for device, volume in _volumes(instance):
+        if volume is None or volume.status == 'error':
+            raise tasks.StepFailed('Server.InternalError',
+                                   'Volume for %s could not be created.'
+                                   % device.device_name)
+        if volume.status == 'creating':
+            raise tasks.Retry()
+    return 'launch_connect', {}
+
+
+def launch_connect(admin, instance, data):
+    connect_volumes(instance)
+    return 'launch_spawn', {}
+
+
+def launch_spawn(admin, instance, data):
+    placed = spawn(instance)
+    if placed:
+        return 'launch_spawn', placed
+    return None, {'state': 'running', 'launched_at': _now()}
+
+
+def launch_rollback(admin, instance, data):
+    destroy_guest(instance)
+    release_volumes(instance, delete_all=True)
+    code, message = data.get('failure') or ('Server.InternalError',
+                                            'Launch failed.')
+    return None, {'state': 'terminated', 'terminated_at': _now(),
+                  'state_reason_code': code,
+                  'state_reason_message': message}
+
+
+tasks.register(tasks.Flow('launch', {
+    'launch_volumes': launch_volumes,
+    'launch_wait': launch_wait,
+    'launch_connect': launch_connect,
+    'launch_spawn': launch_spawn,
+    'launch_rollback': launch_rollback,
+}, rollback='launch_rollback'))
+
+
+# StopInstances / StartInstances ---------------------------------------------
+
+def stop_power_off(admin, instance, data):
+    if instance.host:
+        timeout = 0 if data.get('force') else CONF.compute.shutdown_timeout
+        api = compute_rpcapi.ComputeAPI()
+        api.power_off(admin, instance.host, instance_dict(instance),
+                      timeout)
+        api.destroy(admin, instance.host, instance_dict(instance),
+                    block_device_info(instance))
+    return 'stop_disconnect', {}
+
+
+def stop_disconnect(admin, instance, data):
+    disconnect_volumes(instance)
+    values = {'state': 'stopped'}
+    if data.get('reason'):
+        values['state_reason_code'], values['state_reason_message'] = \
+            data['reason']
+    return None, values
+
+
+def stop_rollback(admin, instance, data):
+    # A stop that failed still leaves the guest off: say so truthfully.
+    return 'stop_disconnect', {}
+
+
+tasks.register(tasks.Flow('stop', {
+    'stop_power_off': stop_power_off,
+    'stop_disconnect': stop_disconnect,
+    'stop_rollback': stop_rollback,
+}, rollback='stop_rollback'))
+
+
+def start_connect(admin, instance, data):
+    connect_volumes(instance)
+    return 'start_spawn', {}
+
+
+def start_spawn(admin, instance, data):
+    placed = spawn(instance)
+    if placed:
+        return 'start_spawn', placed
+    return None, {'state': 'running', 'launched_at': _now(),
+                  'state_reason_code': None, 'state_reason_message': None,
+                  'state_transition_reason': ''}
+
+
+def start_rollback(admin, instance, data):
+    destroy_guest(instance)
+    disconnect_volumes(instance)
+    code, message = data.get('failure') or ('Server.InternalError',
+                                            'Start failed.')
+    return None, {'state': 'stopped', 'state_reason_code': code,
+                  'state_reason_message': message}
+
+
+tasks.register(tasks.Flow('start', {
+    'start_connect': start_connect,
+    'start_spawn': start_spawn,
+    'start_rollback': start_rollback,
+}, rollback='start_rollback'))
+
+
+# TerminateInstances -------------------------------------------------------
+
+def terminate_destroy(admin, instance, data):
+    fail_image(data, 'Client.InstanceTerminated',
+               'The instance was terminated during image creation.')
+    destroy_guest(instance)
+    return 'terminate_volumes', {}
+
+
+def terminate_volumes(admin, instance, data):
+    release_volumes(instance)
+    values = {'state': 'terminated', 'terminated_at': _now()}
+    if data.get('reason'):
+        values['state_reason_code'], values['state_reason_message'] = \
+            data['reason']
+    elif not instance.state_reason_code:
+        values['state_reason_code'] = 'Client.UserInitiatedShutdown'
+        values['state_reason_message'] = ('Client.UserInitiatedShutdown: '
+                                          'User initiated shutdown')
+    return None, values
+
+
+tasks.register(tasks.Flow(tasks.TERMINATE_FLOW, {
+    'terminate_destroy': terminate_destroy,
+    'terminate_volumes': terminate_volumes,
+}))
+
+
+# CreateImage --------------------------------------------------------------
+
+def image_stop(admin, instance, data):
+    if data.get('reboot') and instance.state == 'running' and \
+            not data.get('stopped'):
+        api = compute_rpcapi.ComputeAPI()
+        api.power_off(admin, instance.host, instance_dict(instance),
+                      CONF.compute.shutdown_timeout)
+        api.destroy(admin, instance.host, instance_dict(instance),
+                    block_device_info(instance))
+        disconnect_volumes(instance)
+        data['stopped'] = True
+    return 'image_snapshot', {}
+
+
+def image_snapshot(admin, instance, data):
+    devices = {d.device_name: d for d in db.block_device_list([instance.id])}
+    for device_name, snapshot_id in sorted(data['snapshots'].items()):
+        if db.snapshot_get(admin, snapshot_id) is not None:
+            continue
+        device = devices.get(device_name)
+        volume = db.volume_get(admin, device.volume_id) if device else None
+        if volume is None:
+            raise tasks.StepFailed('Server.InternalError',
+                                   'The volume at %s is gone.' % device_name)
+        cloud_volumes.new_snapshot(
+            project_context(instance), volume,
+            'Created by CreateImage(%s) for %s'
+            % (instance.ec2_id, data['ami']),
+            snapshot_id=snapshot_id)
+    return 'image_wait', {}
+
+
+def image_wait(admin, instance, data):
+    for snapshot_id in data['snapshots'].values():
+        snapshot = db.snapshot_get(admin, snapshot_id)
+        if snapshot is None or snapshot.status == 'error':
+            raise tasks.StepFailed('Server.InternalError',
+                                   'A snapshot of the image failed.')
+        if snapshot.status == 'pending':
+            raise tasks.Retry()
+    return 'image_restart', {}
+
+
+def image_restart(admin, instance, data):
+    if data.get('stopped'):
+        connect_volumes(instance)
+        placed = spawn(instance)
+        if placed:
+            return 'image_restart', placed
+        data['stopped'] = False
+    return 'image_done', {}
+
+
+def image_done(admin, instance, data):
+    from ebsboot.cloud import images as cloud_images
+    cloud_images.mark_image_available(data['image_id'])
+    data['image_done'] = True
+    return None, {}
+
+
+def image_rollback(admin, instance, data):
+    code, message = data.get('failure') or ('Server.InternalError',
+                                            'Image creation failed.')
+    fail_image(data, code, message)
+    if data.get('stopped'):
+        connect_volumes(instance)
+        placed = spawn(instance)
+        if placed:
+            return 'image_rollback', placed
+        data['stopped'] = False
+    return None, {}
+
+
+tasks.register(tasks.Flow('create_image', {
+    'image_stop': image_stop,
+    'image_snapshot': image_snapshot,
+    'image_wait': image_wait,
+    'image_restart': image_restart,
+    'image_done': image_done,
+    'image_rollback': image_rollback,
+}, rollback='image_rollback'))

@@ -1,0 +1,484 @@
+"""EBS images (AMIs): register, describe, share and deregister them.
+
+An EBS image is a placeholder image of the image backend (``[image]
+backend``, a plugin of ``ebsboot.image.backends``) in Nova's format for
+snapshots of volume-backed servers: zero bytes, and properties holding the
+root device name and the block-device mapping (see ``ebsboot.cloud.bdm``).
+Everything here goes through the ``ImageBackend`` interface, so that the
+images may as well live in Glance.
+
+EC2 details are image properties too: ``ec2_id`` (the ``ami-`` id),
+``description``, ``architecture``, ``kernel_id`` and ``ramdisk_id``, and
+``ec2_state`` with ``ec2_state_reason_code``/``ec2_state_reason`` while an
+image is not simply available (CreateImage). The image's name is the EC2
+name and its owner the project.
+
+Launch permissions map onto the backend's visibility: other projects given
+permission are members of a ``shared`` image; the group ``all`` makes it
+``public``.
+
+Functions take and return backend image dicts (see
+``ebsboot.image.backend``).
+"""
+
+import re
+import threading
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from stevedore import driver as stevedore_driver
+
+from ebsboot.cloud import bdm as bdm_utils
+from ebsboot.cloud import ec2ids
+from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+from ebsboot import exception
+
+LOG = logging.getLogger(__name__)
+
+ARCHITECTURES = ('i386', 'x86_64', 'arm64', 'x86_64_mac', 'arm64_mac')
+# AWS's default for EBS images registered without an architecture.
+DEFAULT_ARCHITECTURE = 'i386'
+# EC2 boot modes and the Nova image property that says the same.
+BOOT_MODES = {'legacy-bios': 'bios', 'uefi': 'uefi', 'uefi-preferred': 'uefi'}
+MAX_DESCRIPTION = 255
+
+_NAME_RE = re.compile(r"[A-Za-z0-9()\[\] ./\-'@_]{3,128}\Z")
+# Backend (Glance) statuses other than ``active``, as EC2 image states.
+_BACKEND_STATES = {
+    'queued': 'pending', 'saving': 'pending', 'uploading': 'pending',
+    'importing': 'pending', 'killed': 'failed', 'deactivated': 'disabled',
+    'pending_delete': 'deregistered', 'deleted': 'deregistered',
+}
+_ID_PROPERTY = 'ec2_id'
+
+_backends = {}
+_backends_lock = threading.Lock()
+
+
+def get_backend():
+    """The ``[image] backend`` plugin, loaded once per name."""
+    name = CONF.image.backend
+    with _backends_lock:
+        backend = _backends.get(name)
+        if backend is None:
+            backend = _backends[name] = stevedore_driver.DriverManager(
+                'ebsboot.image.backends', name, invoke_on_load=True,
+                invoke_args=(CONF,)).driver
+        return backend
+
+
+def _admin():
+    return ebs_context.get_admin_context()
+
+
+def _owner_context(image):
+    return ebs_context.RequestContext(project_id=image['owner'],
+                                      overwrite=False)
+
+
+# Reading an image ----------------------------------------------------------
+
+def image_ec2_id(image):
+    return image['properties'].get(_ID_PROPERTY)
+
+
+def image_state(image):
+    """``pending``, ``available``, ``failed``... as EC2 shows it."""
+    state = _BACKEND_STATES.get(image['status'])
+    if state is not None:
+        return state
+    return image['properties'].get('ec2_state') or 'available'
+
+
+def state_reason(image):
+    """``(code, message)`` of a failed image, else None."""
+    props = image['properties']
+    if image_state(image) != 'failed':
+        return None
+    return (props.get('ec2_state_reason_code') or 'Server.InternalError',
+            props.get('ec2_state_reason') or 'The image could not be made.')
+
+
+def block_device_mappings(image):
+    """``(root_device_name, BDMs)`` of the image, see ``bdm.from_nova``."""
+    return bdm_utils.from_nova(image['properties'])
+
+
+def root_device_type(image):
+    root, bdms = block_device_mappings(image)
+    if any(b['device_name'] == root and bdm_utils.is_ebs(b) for b in bdms):
+        return 'ebs'
+    return 'instance-store'
+
+
+def launch_permissions(image):
+    """``(public, project ids)`` that may launch the image (not the owner).
+
+    The members of a private image do not count.
+    """
+    visibility = image['visibility']
+    members = (sorted(image['members'])
+               if visibility in ('shared', 'public') else [])
+    return visibility == 'public', members
+
+
+def is_owner(context, image):
+    return image['owner'] == context.project_id
+
+
+# Lookups -------------------------------------------------------------------
+
+def _ec2_images(context, ec2_id=None):
+    filters = {_ID_PROPERTY: ec2_id} if ec2_id else None
+    return [image for image in get_backend().list(context, filters=filters)
+            if image_ec2_id(image)]
+
+
+def get_image(context, ec2_id):
+    """The image ``ami-...`` if the project may see it.
+
+    :raises: InvalidAMIID.Malformed, InvalidAMIID.NotFound, and
+        InvalidAMIID.Unavailable for a deregistered image the backend still
+        shows.
+    """
+    ec2ids.check('ami', ec2_id)
+    images = _ec2_images(context, ec2_id)
+    if not images:
+        raise exception.InvalidAMIIDNotFound(id=ec2_id)
+    image = images[0]
+    if image_state(image) == 'deregistered':
+        raise exception.InvalidAMIIDUnavailable(id=ec2_id)
+    return image
+
+
+def get_own_image(context, ec2_id):
+    """``get_image``, refused with AuthFailure if another project owns it."""
+    image = get_image(context, ec2_id)
+    if not is_owner(context, image):
+        raise exception.ImageAuthFailure(id=ec2_id)
+    return image
+
+
+def _executable_by(context, users):
+    """Filter of images that these users were given launch permission."""
+    def check(image):
+        public, members = launch_permissions(image)
+        for user in users:
+            if user == 'all' and public:
+                return True
+            project = context.project_id if user == 'self' else user
+            if project in members:
+                return True
+        return False
+    return check
+
+
+def list_images(context, ec2_ids=None, owners=None, executable_by=None):
+    """The images the project may launch, in the order of their creation.
+
+    That is its own images, the images shared with it and the public ones
+    (deregistered images excluded).
+
+    :param ec2_ids: only these (all must exist, else NotFound).
+    :param owners: only images of these owners: ``self`` or project ids.
+    :param executable_by: only images with an explicit launch permission
+        for one of these: ``self`` (the project), a project id, or ``all``
+        (public images). As in EC2 the owner's own images do not count.
+    """
+    for ec2_id in ec2_ids or ():
+        ec2ids.check('ami', ec2_id)
+    images = [image for image in _ec2_images(context)
+              if image_state(image) != 'deregistered']
+    if ec2_ids:
+        wanted = set(ec2_ids)
+        images = [image for image in images if image_ec2_id(image) in wanted]
+        found = {image_ec2_id(image) for image in images}
+        for ec2_id in ec2_ids:
+            if ec2_id not in found:
+                raise exception.InvalidAMIIDNotFound(id=ec2_id)
+    if owners:
+        projects = {context.project_id if owner == 'self' else owner
+                    for owner in owners}
+        images = [image for image in images if image['owner'] in projects]
+    if executable_by:
+        images = list(filter(_executable_by(context, executable_by),
+                             images))
+    return images
+
+
+def snapshot_in_use(context, snapshot_id):
+    """An image of any project whose mapping uses the snapshot, or None.
+
+    :param snapshot_id: the snapshot's UUID.
+    :returns: the image's ``ami-`` id (its backend id for an image without
+        one, such as a snapshot image made by Nova).
+    """
+    for image in get_backend().list(_admin()):
+        if snapshot_id not in image['properties'].get(
+                'block_device_mapping', ''):
+            continue    # cheap test before decoding the JSON
+        if image_state(image) == 'deregistered':
+            continue
+        _root, bdms = block_device_mappings(image)
+        if any(bdm['snapshot_id'] == snapshot_id for bdm in bdms):
+            return image_ec2_id(image) or image['id']
+    return None
+
+
+def snapshot_ec2_ids(snapshot_ids):
+    """Map snapshot UUIDs to their ``snap-`` ids (any project).
+
+    Snapshots that no longer exist are left out.
+    """
+    admin = _admin()
+    found = {}
+    for snapshot_id in set(snapshot_ids):
+        snapshot = db.snapshot_get(admin, snapshot_id)
+        if snapshot is not None:
+            found[snapshot_id] = snapshot.ec2_id
+    return found
+
+
+# Registering ---------------------------------------------------------------
+
+def check_name(name):
+    """Refuse a malformed AMI name (3-128 characters of a small set)."""
+    if name is None or not _NAME_RE.match(name):
+        raise exception.InvalidAMINameMalformed(
+            "AMI names must be between 3 and 128 characters long, and may "
+            "contain letters, numbers, '(', ')', '.', '-', '/', '[', ']', "
+            "' ', ''', '@' and '_'; got %r." % (name,))
+
+
+def _check_unique_name(context, name):
+    for image in _ec2_images(context):
+        if (image['name'] == name and is_owner(context, image) and
+                image_state(image) != 'deregistered'):
+            raise exception.InvalidAMINameDuplicate(
+                name=name, id=image_ec2_id(image))
+
+
+def _check_ec2_id(value, kinds, param):
+    if value is not None and not any(ec2ids.is_valid(kind, value)
+                                     for kind in kinds):
+        raise exception.InvalidParameterValue(
+            'Invalid id: "%s" for %s (expecting "%s-...")'
+            % (value, param, '-..." or "'.join(kinds)))
+
+
+def _complete_bdms(context, bdms, root):
+    """Copies of the BDMs with the defaults of a registered image."""
+    completed = []
+    for bdm in bdms:
+        bdm = dict(bdm, boot_index=0 if bdm['device_name'] == root else -1)
+        if bdm_utils.is_ebs(bdm):
+            if bdm['volume_size'] is None and bdm['snapshot_id']:
+                snapshot = db.snapshot_get(context, bdm['snapshot_id'])
+                if snapshot is None:
+                    raise exception.InvalidSnapshotNotFound(
+                        id=bdm['snapshot_id'])
+                bdm['volume_size'] = snapshot.volume_size
+            if bdm['delete_on_termination'] is None:
+                bdm['delete_on_termination'] = True
+            if bdm['volume_type'] is None:
+                bdm['volume_type'] = CONF.volume.default_volume_type
+        completed.append(bdm)
+    return completed
+
+
+def _snapshots_gone(bdms):
+    """Snapshots deleted while the image was being registered."""
+    admin = _admin()
+    gone = []
+    for bdm in bdms:
+        if bdm['snapshot_id']:
+            snapshot = db.snapshot_get(admin, bdm['snapshot_id'])
+            if snapshot is None or snapshot.status not in ('pending',
+                                                           'completed'):
+                gone.append(bdm['snapshot_id'])
+    return gone
+
+
+def register_image(context, name, root_device_name, bdms, description=None,
+                   architecture=None, kernel_id=None, ramdisk_id=None,
+                   boot_mode=None, state=None):
+    """Register an EBS image; it is available at once.
+
+    :param bdms: BDMs from ``bdm.from_ec2_params``; the root device's must
+        be an EBS volume from a snapshot. EBS volumes get the defaults of
+        EC2: the snapshot's size, DeleteOnTermination true, the default
+        volume type.
+    :param architecture: by default ``i386``, as in EC2.
+    :param kernel_id, ramdisk_id: EC2 ids, stored as given.
+    :param boot_mode: ``legacy-bios``, ``uefi`` or ``uefi-preferred``,
+        stored as Nova's ``hw_firmware_type``.
+    :param state: None for an available image; ``pending`` for one whose
+        snapshots are being taken (CreateImage), see ``mark_image_*``.
+    :returns: the image.
+    """
+    check_name(name)
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise exception.InvalidParameterValue(
+            'The description must be at most %d characters long.'
+            % MAX_DESCRIPTION)
+    architecture = architecture or DEFAULT_ARCHITECTURE
+    if architecture not in ARCHITECTURES:
+        raise exception.InvalidParameterValue(
+            "Value (%s) for parameter architecture is invalid. Expected one "
+            "of: %s." % (architecture, ', '.join(ARCHITECTURES)))
+    _check_ec2_id(kernel_id, ('aki', 'ami'), 'KernelId')
+    _check_ec2_id(ramdisk_id, ('ari', 'ami'), 'RamdiskId')
+    if boot_mode is not None and boot_mode not in BOOT_MODES:
+        raise exception.InvalidParameterValue(
+            "Value (%s) for parameter BootMode is invalid. Expected one of: "
+            "%s." % (boot_mode, ', '.join(sorted(BOOT_MODES))))
+    if not root_device_name:
+        raise exception.InvalidParameterCombination(
+            'Either ImageLocation or RootDeviceName must be given; ebsboot '
+            'registers EBS images only, which need RootDeviceName.')
+    root = bdm_utils.normalize_device_name(root_device_name)
+    root_bdm = next((b for b in bdms if b['device_name'] == root), None)
+    if (root_bdm is None or not bdm_utils.is_ebs(root_bdm) or
+            not root_bdm['snapshot_id']):
+        raise exception.InvalidBlockDeviceMapping(
+            'The root device %s needs a block-device mapping with '
+            'Ebs.SnapshotId.' % root)
+    bdms = _complete_bdms(context, bdms, root)
+    _check_unique_name(context, name)
+    block_device_mapping, mappings = bdm_utils.to_nova(bdms, root)
+    properties = {
+        _ID_PROPERTY: ec2ids.new_id('ami'),
+        'root_device_name': root,
+        'bdm_v2': 'True',
+        'block_device_mapping': jsonutils.dumps(block_device_mapping),
+        'architecture': architecture,
+    }
+    if mappings:
+        properties['mappings'] = jsonutils.dumps(mappings)
+    optional = {'description': description, 'kernel_id': kernel_id,
+                'ramdisk_id': ramdisk_id, 'ec2_state': state,
+                'hw_firmware_type': BOOT_MODES.get(boot_mode)}
+    properties.update((k, v) for k, v in optional.items() if v is not None)
+    root_bdm = next(b for b in bdms if b['device_name'] == root)
+    image = get_backend().create(context, name, properties,
+                                 min_disk=root_bdm['volume_size'])
+    # DeleteSnapshot checks for images before it deletes: one that raced
+    # with this registration is caught here. (A pending image's snapshots
+    # are still to be taken by CreateImage.)
+    gone = _snapshots_gone(bdms) if state != 'pending' else None
+    if gone:
+        get_backend().delete(context, image['id'])
+        raise exception.InvalidSnapshotNotFound(id=gone[0])
+    LOG.info('Registered image %s (%s) of project %s',
+             properties[_ID_PROPERTY], image['id'], context.project_id)
+    return image
+
+
+def _set_state(image_id, values, remove=()):
+    image = get_backend().get(_admin(), image_id)
+    if image is None:
+        return None
+    return get_backend().update(_owner_context(image), image_id,
+                                properties=values,
+                                remove_properties=remove)
+
+
+def mark_image_available(image_id):
+    """Make a pending image (by backend id) available."""
+    return _set_state(image_id, None,
+                      remove=('ec2_state', 'ec2_state_reason_code',
+                              'ec2_state_reason'))
+
+
+def mark_image_failed(image_id, code, message):
+    """Mark an image (by backend id) failed, with its EC2 stateReason."""
+    return _set_state(image_id, {'ec2_state': 'failed',
+                                 'ec2_state_reason_code': code,
+                                 'ec2_state_reason': message})
+
+
+# Changing ------------------------------------------------------------------
+
+def _delete_snapshot(context, snapshot_id):
+    """Delete a deregistered image's snapshot: (snap id, EC2 return code)."""
+    from ebsboot.cloud import volumes
+
+    snapshot = db.snapshot_get(context, snapshot_id)
+    if snapshot is None:
+        other = db.snapshot_get(_admin(), snapshot_id)
+        return (other.ec2_id, 'missing-permissions') if other else None
+    try:
+        volumes.delete_snapshot(context, snapshot.ec2_id)
+    except exception.InvalidSnapshotInUse:
+        return snapshot.ec2_id, 'skipped'
+    except exception.EC2Error as e:
+        LOG.info('Keeping snapshot %s of a deregistered image: %s',
+                 snapshot.ec2_id, e.msg)
+        return snapshot.ec2_id, 'client-error'
+    return snapshot.ec2_id, 'success'
+
+
+def deregister_image(context, ec2_id, delete_associated_snapshots=False):
+    """Deregister an image of the project.
+
+    Its snapshots stay unless ``delete_associated_snapshots``; even then a
+    snapshot that another image uses stays.
+
+    :returns: ``[(snapshot ec2 id, return code)]`` of the snapshots it
+        tried to delete: ``success``, ``skipped`` (used by another image),
+        ``missing-permissions`` (another project's) or ``client-error``.
+    """
+    image = get_own_image(context, ec2_id)
+    get_backend().delete(context, image['id'])
+    LOG.info('Deregistered image %s (%s)', ec2_id, image['id'])
+    results = []
+    if delete_associated_snapshots:
+        _root, bdms = block_device_mappings(image)
+        seen = set()
+        for bdm in bdms:
+            if bdm['snapshot_id'] and bdm['snapshot_id'] not in seen:
+                seen.add(bdm['snapshot_id'])
+                result = _delete_snapshot(context, bdm['snapshot_id'])
+                if result is not None:
+                    results.append(result)
+    return results
+
+
+def modify_description(context, ec2_id, description):
+    """Set (or, with ``''``, clear) the description of an own image."""
+    if len(description) > MAX_DESCRIPTION:
+        raise exception.InvalidParameterValue(
+            'The description must be at most %d characters long.'
+            % MAX_DESCRIPTION)
+    image = get_own_image(context, ec2_id)
+    if description:
+        return get_backend().update(context, image['id'],
+                                    properties={'description': description})
+    return get_backend().update(context, image['id'],
+                                remove_properties=('description',))
+
+
+def modify_launch_permission(context, ec2_id, add_users=(), remove_users=(),
+                             add_public=False, remove_public=False):
+    """Give or take launch permission of an own image: additions first.
+
+    Users are project ids; the owner's own project is ignored. ``public``
+    is the group ``all``.
+    """
+    image = get_own_image(context, ec2_id)
+    for user in list(add_users) + list(remove_users):
+        if not user or len(user) > 255:
+            raise exception.InvalidParameterValue(
+                'Invalid user id: "%s"' % user)
+    public, members = launch_permissions(image)
+    members = set(members)
+    members.update(add_users)
+    members.difference_update(remove_users)
+    members.discard(context.project_id)
+    public = (public or add_public) and not remove_public
+    visibility = ('public' if public else
+                  'shared' if members else 'private')
+    return get_backend().update(context, image['id'], visibility=visibility,
+                                members=sorted(members))

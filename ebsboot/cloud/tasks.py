@@ -1,0 +1,215 @@
+"""Persisted state machines of the long instance operations.
+
+RunInstances, Stop/Start/TerminateInstances and CreateImage each set an
+instance's ``task`` to the first step of their flow and return. The runner
+executes steps on worker threads: a step does one idempotent piece of work
+and names the next step, and the runner stores that name with a
+compare-and-set before going on. A controller that dies anywhere therefore
+restarts exactly at the step it was in (``resume``), repeating at most that
+one idempotent step.
+
+A step that must wait (for a volume to become available, say) raises
+``Retry``. A failed step diverts the flow to its rollback step. A
+TerminateInstances on a busy instance sets ``pending_terminate``; the
+runner then leaves the current flow at the next step boundary and
+terminates the instance, so two operations never run on one instance at
+once.
+"""
+
+import datetime
+import threading
+import time
+
+import futurist
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+
+from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+
+LOG = logging.getLogger(__name__)
+
+RETRY_INTERVAL = 0.2
+
+
+class Retry(Exception):
+    """The step cannot go on yet; run it again a little later."""
+
+
+class StepFailed(Exception):
+    """The step failed for a reason the client should see."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Flow:
+    """A named sequence of steps with one rollback step.
+
+    ``steps`` maps a step name to ``function(context, instance, data)``
+    returning ``(next_step_or_None, values_to_store)``; ``data`` is the
+    decoded ``task_data`` and may be changed by the step (it is stored
+    with the step's outcome).
+    """
+
+    def __init__(self, name, steps, rollback=None):
+        self.name = name
+        self.steps = steps
+        self.rollback = rollback
+
+    @property
+    def first(self):
+        return next(iter(self.steps))
+
+
+_FLOWS = {}
+_STEPS = {}
+
+
+def register(flow):
+    _FLOWS[flow.name] = flow
+    for step in flow.steps:
+        _STEPS[step] = flow
+
+
+class TaskRunner:
+    """Runs instance steps on a pool of native threads."""
+
+    def __init__(self, workers=16):
+        self._executor = futurist.ThreadPoolExecutor(max_workers=workers)
+        self._locks = {}
+        self._guard = threading.Lock()
+        self._stopping = threading.Event()
+        self._purger = None
+
+    def start(self):
+        self.resume()
+        self._purger = threading.Thread(target=self._purge_loop,
+                                        name='purge-terminated',
+                                        daemon=True)
+        self._purger.start()
+
+    def stop(self):
+        self._stopping.set()
+        self._executor.shutdown(wait=True)
+        if self._purger is not None:
+            self._purger.join()
+
+    def resume(self):
+        """Pick up every instance a previous run left in a flow."""
+        admin = ebs_context.get_admin_context()
+        for instance in db.instance_list(admin):
+            if instance.task is not None or instance.pending_terminate:
+                LOG.info('Resuming %s at step %s', instance.ec2_id,
+                         instance.task)
+                self.kick(instance.id)
+
+    def kick(self, instance_id):
+        """Make sure the instance's flow is being run."""
+        if not self._stopping.is_set():
+            self._executor.submit(self._run, instance_id)
+
+    def _lock(self, instance_id):
+        with self._guard:
+            return self._locks.setdefault(instance_id, threading.Lock())
+
+    def _run(self, instance_id):
+        with self._lock(instance_id):
+            try:
+                while not self._stopping.is_set():
+                    if not self._step(instance_id):
+                        return
+            except Exception:
+                LOG.exception('Flow of instance %s stopped', instance_id)
+
+    def _step(self, instance_id):
+        """Run one step; False when there is nothing left to do."""
+        admin = ebs_context.get_admin_context()
+        instance = db.instance_get(admin, instance_id)
+        if instance is None:
+            return False
+        task = instance.task
+        terminate = _FLOWS[TERMINATE_FLOW]
+        if instance.pending_terminate and task not in terminate.steps:
+            # Leave the current flow at this step boundary; its task_data
+            # stays so the terminate flow can fail what it was doing.
+            return self._advance(instance, terminate.first,
+                                 {'pending_terminate': False})
+        if task is None:
+            return False
+        flow = _STEPS[task]
+        data = jsonutils.loads(instance.task_data or '{}')
+        try:
+            next_task, values = flow.steps[task](admin, instance, data)
+        except Retry:
+            time.sleep(RETRY_INTERVAL)
+            return True
+        except Exception as e:
+            if isinstance(e, StepFailed):
+                LOG.warning('%s failed at %s: %s', instance.ec2_id, task,
+                            e.message)
+                reason = (e.code, e.message)
+            else:
+                LOG.exception('%s failed at %s', instance.ec2_id, task)
+                reason = ('Server.InternalError',
+                          'Internal error: %s' % type(e).__name__)
+            if flow.rollback is None or task == flow.rollback:
+                # A rollback that fails is retried: giving up would leak.
+                time.sleep(RETRY_INTERVAL * 5)
+                return True
+            data['failure'] = list(reason)
+            next_task, values = flow.rollback, {}
+        values = dict(values, task_data=jsonutils.dumps(data))
+        return self._advance(instance, next_task, values)
+
+    def _advance(self, instance, next_task, values):
+        try:
+            db.instance_update(ebs_context.get_admin_context(), instance.id,
+                               dict(values, task=next_task),
+                               expected={'task': instance.task})
+        except db.ConflictError:
+            LOG.debug('%s changed under step %s; re-reading',
+                      instance.ec2_id, instance.task)
+        return True
+
+    def _purge_loop(self):
+        while not self._stopping.wait(60):
+            try:
+                purge_terminated()
+            except Exception:
+                LOG.exception('Purging terminated instances failed')
+
+
+def purge_terminated(now=None):
+    """Forget instances terminated longer than ``terminated_instance_ttl``."""
+    now = now or timeutils.utcnow()
+    limit = now - datetime.timedelta(seconds=CONF.terminated_instance_ttl)
+    admin = ebs_context.get_admin_context()
+    for instance in db.instance_list(admin, state='terminated'):
+        if instance.task is None and instance.terminated_at and \
+                instance.terminated_at <= limit:
+            db.instance_destroy(admin, instance.id)
+
+
+# The flow a TerminateInstances on a busy instance diverts to.
+TERMINATE_FLOW = 'terminate'
+
+_RUNNER = None
+
+
+def get_runner():
+    global _RUNNER
+    if _RUNNER is None:
+        _RUNNER = TaskRunner()
+    return _RUNNER
+
+
+def reset_runner():
+    global _RUNNER
+    if _RUNNER is not None:
+        _RUNNER.stop()
+    _RUNNER = None

@@ -1,0 +1,285 @@
+"""The image actions on the wire: botocore's requests and parser."""
+
+import uuid
+
+from botocore import auth as botocore_auth
+from botocore import awsrequest
+from botocore import credentials as botocore_credentials
+from botocore import parsers
+from botocore import serialize
+import botocore.session
+
+from ebsboot.api.ec2 import app as ec2_app
+from ebsboot.cloud import ec2ids
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+from ebsboot.tests.unit.api import test_auth
+from ebsboot.tests.unit import base
+
+MODEL = botocore.session.get_session().get_service_model('ec2')
+
+
+class ImageActionsTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        admin = ebs_context.get_admin_context()
+        for project in ('alpha', 'beta'):
+            db.credential_create(admin, 'AK' + project.upper(),
+                                 project + '-secret', project)
+        self.app = ec2_app.EC2Application()
+        self.snapshot = db.snapshot_create(self.context(), {
+            'id': str(uuid.uuid4()), 'ec2_id': ec2ids.new_id('snap'),
+            'project_id': 'alpha', 'volume_ec2_id': ec2ids.new_id('vol'),
+            'volume_size': 3, 'status': 'completed', 'progress': 100})
+
+    def call(self, action, project='alpha', **kwargs):
+        """(HTTP status, parsed answer) of an action called like boto3."""
+        operation = MODEL.operation_model(action)
+        body = serialize.create_serializer(
+            'ec2', include_validation=False).serialize_to_request(
+            kwargs, operation)['body']
+        request = awsrequest.AWSRequest(
+            method='POST', url='http://127.0.0.1:8788/', data=body,
+            headers={'Content-Type':
+                     'application/x-www-form-urlencoded; charset=utf-8'})
+        botocore_auth.SigV4Auth(
+            botocore_credentials.Credentials('AK' + project.upper(),
+                                             project + '-secret'),
+            'ec2', 'RegionOne').add_auth(request)
+        response = test_auth.to_webob(request).get_response(self.app)
+        parsed = parsers.create_parser('ec2').parse(
+            {'body': response.body, 'headers': dict(response.headers),
+             'status_code': response.status_int}, operation.output_shape)
+        return response.status_int, parsed
+
+    def ok(self, action, **kwargs):
+        status, parsed = self.call(action, **kwargs)
+        self.assertEqual(200, status, parsed.get('Error'))
+        return parsed
+
+    def error(self, code, action, **kwargs):
+        status, parsed = self.call(action, **kwargs)
+        self.assertEqual(code, parsed['Error']['Code'],
+                         parsed['Error'].get('Message'))
+        self.assertLess(status, 500)
+        return parsed['Error']['Message']
+
+    def register(self, name='web', **kwargs):
+        kwargs.setdefault('BlockDeviceMappings', [
+            {'DeviceName': '/dev/sda1',
+             'Ebs': {'SnapshotId': self.snapshot.ec2_id}},
+            {'DeviceName': '/dev/sdb', 'VirtualName': 'ephemeral0'},
+            {'DeviceName': 'sdc', 'NoDevice': ''}])
+        return self.ok('RegisterImage', Name=name,
+                       RootDeviceName='/dev/sda1', **kwargs)['ImageId']
+
+    def test_register_and_describe(self):
+        image_id = self.register(Description='the web server',
+                                 Architecture='x86_64', BootMode='uefi',
+                                 VirtualizationType='hvm', EnaSupport=True)
+        [image] = self.ok('DescribeImages', ImageIds=[image_id])['Images']
+        created = image.pop('CreationDate')
+        self.assertRegex(created, r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$')
+        self.assertEqual({
+            'ImageId': image_id, 'ImageLocation': 'alpha/web',
+            'State': 'available', 'OwnerId': 'alpha', 'Public': False,
+            'Architecture': 'x86_64', 'ImageType': 'machine',
+            'PlatformDetails': 'Linux/UNIX', 'UsageOperation': 'RunInstances',
+            'Name': 'web', 'Description': 'the web server',
+            'RootDeviceType': 'ebs', 'RootDeviceName': '/dev/sda1',
+            'BlockDeviceMappings': [
+                {'DeviceName': '/dev/sda1',
+                 'Ebs': {'SnapshotId': self.snapshot.ec2_id,
+                         'VolumeSize': 3, 'DeleteOnTermination': True,
+                         'VolumeType': 'gp2', 'Encrypted': False}},
+                {'DeviceName': '/dev/sdb', 'VirtualName': 'ephemeral0'},
+                {'DeviceName': '/dev/sdc', 'NoDevice': ''}],
+            'VirtualizationType': 'hvm', 'Hypervisor': 'xen',
+            'BootMode': 'uefi'}, image)
+
+    def test_describe_filters_owners_and_pages(self):
+        ids = [self.register('image-%d' % i) for i in range(7)]
+        described = self.ok('DescribeImages')['Images']
+        self.assertEqual(ids, [i['ImageId'] for i in described])
+        for filters, expected in [
+                ([{'Name': 'name', 'Values': ['image-[12]']}], ids[1:3]),
+                ([{'Name': 'state', 'Values': ['available']},
+                  {'Name': 'root-device-type', 'Values': ['ebs']},
+                  {'Name': 'is-public', 'Values': ['false']},
+                  {'Name': 'architecture', 'Values': ['i386']},
+                  {'Name': 'owner-id', 'Values': ['alpha']},
+                  {'Name': 'image-type', 'Values': ['machine']},
+                  {'Name': 'root-device-name', 'Values': ['/dev/sda1']},
+                  {'Name': 'block-device-mapping.device-name',
+                   'Values': ['/dev/sdc']},
+                  {'Name': 'block-device-mapping.snapshot-id',
+                   'Values': [self.snapshot.ec2_id]},
+                  {'Name': 'block-device-mapping.volume-size',
+                   'Values': ['3']},
+                  {'Name': 'block-device-mapping.volume-type',
+                   'Values': ['gp2']},
+                  {'Name': 'block-device-mapping.delete-on-termination',
+                   'Values': ['true']}], ids),
+                ([{'Name': 'image-id', 'Values': [ids[4]]}], ids[4:5]),
+                ([{'Name': 'description', 'Values': ['*']}], []),
+                ([{'Name': 'block-device-mapping.volume-size',
+                   'Values': ['4']}], [])]:
+            found = self.ok('DescribeImages', Filters=filters)['Images']
+            self.assertEqual(expected, [i['ImageId'] for i in found])
+        first = self.ok('DescribeImages', MaxResults=5)
+        self.assertEqual(ids[:5], [i['ImageId'] for i in first['Images']])
+        rest = self.ok('DescribeImages', MaxResults=5,
+                       NextToken=first['NextToken'])
+        self.assertEqual(ids[5:], [i['ImageId'] for i in rest['Images']])
+        self.assertNotIn('NextToken', rest)
+        self.assertEqual(ids, [i['ImageId'] for i in self.ok(
+            'DescribeImages', Owners=['self'])['Images']])
+        self.assertEqual([], self.ok('DescribeImages', Owners=['amazon'],
+                                     project='beta')['Images'])
+        self.error('InvalidParameterValue', 'DescribeImages', MaxResults=4)
+        self.error('InvalidParameterValue', 'DescribeImages',
+                   Filters=[{'Name': 'bogus', 'Values': ['x']}])
+        self.error('InvalidParameterCombination', 'DescribeImages',
+                   ImageIds=[ids[0]], MaxResults=5)
+        self.error('InvalidAMIID.Malformed', 'DescribeImages',
+                   ImageIds=['ami-xyz'])
+        self.error('InvalidAMIID.NotFound', 'DescribeImages',
+                   ImageIds=[ids[0], 'ami-0123456789abcdef0'])
+
+    def test_register_errors(self):
+        root = {'DeviceName': '/dev/sda1',
+                'Ebs': {'SnapshotId': self.snapshot.ec2_id}}
+        self.register('taken')
+        for code, kwargs in [
+                ('InvalidAMIName.Malformed', {'Name': 'no'}),
+                ('InvalidAMIName.Duplicate', {
+                    'Name': 'taken', 'RootDeviceName': '/dev/sda1',
+                    'BlockDeviceMappings': [root]}),
+                ('MissingParameter', {'RootDeviceName': '/dev/sda1',
+                                      'BlockDeviceMappings': [root]}),
+                ('InvalidParameterCombination', {
+                    'Name': 'no-root', 'BlockDeviceMappings': [root]}),
+                ('UnsupportedOperation', {
+                    'Name': 's3-image',
+                    'ImageLocation': 'bucket/image.manifest.xml'}),
+                ('InvalidBlockDeviceMapping', {
+                    'Name': 'other-root', 'RootDeviceName': '/dev/xvda',
+                    'BlockDeviceMappings': [root]}),
+                ('InvalidBlockDeviceMapping', {
+                    'Name': 'small', 'RootDeviceName': '/dev/sda1',
+                    'BlockDeviceMappings': [
+                        {'DeviceName': '/dev/sda1',
+                         'Ebs': {'SnapshotId': self.snapshot.ec2_id,
+                                 'VolumeSize': 2}}]}),
+                ('InvalidBlockDeviceMapping', {
+                    'Name': 'twice', 'RootDeviceName': '/dev/sda1',
+                    'BlockDeviceMappings': [
+                        root, {'DeviceName': 'sda1', 'NoDevice': ''}]}),
+                ('InvalidSnapshot.NotFound', {
+                    'Name': 'ghost', 'RootDeviceName': '/dev/sda1',
+                    'BlockDeviceMappings': [
+                        {'DeviceName': '/dev/sda1',
+                         'Ebs': {'SnapshotId': 'snap-0123456789abcdef0'}}]}),
+                ('InvalidParameterValue', {
+                    'Name': 'pv', 'VirtualizationType': 'paravirtual',
+                    'RootDeviceName': '/dev/sda1',
+                    'BlockDeviceMappings': [root]}),
+                ('UnsupportedOperation', {
+                    'Name': 'tpm', 'TpmSupport': 'v2.0',
+                    'RootDeviceName': '/dev/sda1',
+                    'BlockDeviceMappings': [root]})]:
+            self.error(code, 'RegisterImage', **kwargs)
+        self.assertEqual(1, len(self.ok('DescribeImages')['Images']))
+
+    def test_attributes(self):
+        image_id = self.register(KernelId='aki-01234567')
+        for attribute, key, expected in [
+                ('description', 'Description', {}),
+                ('kernel', 'KernelId', {'Value': 'aki-01234567'}),
+                ('ramdisk', 'RamdiskId', {}),
+                ('launchPermission', 'LaunchPermissions', []),
+                ('productCodes', 'ProductCodes', []),
+                ('bootMode', 'BootMode', {}),
+                ('sriovNetSupport', 'SriovNetSupport', {})]:
+            answer = self.ok('DescribeImageAttribute', ImageId=image_id,
+                             Attribute=attribute)
+            self.assertEqual(image_id, answer['ImageId'])
+            self.assertEqual(expected, answer.get(key, expected), attribute)
+        mappings = self.ok('DescribeImageAttribute', ImageId=image_id,
+                           Attribute='blockDeviceMapping')
+        self.assertEqual(['/dev/sda1', '/dev/sdb', '/dev/sdc'], [
+            m['DeviceName'] for m in mappings['BlockDeviceMappings']])
+        self.error('InvalidParameterValue', 'DescribeImageAttribute',
+                   ImageId=image_id, Attribute='color')
+
+        self.ok('ModifyImageAttribute', ImageId=image_id,
+                Description={'Value': 'first'})
+        self.ok('ModifyImageAttribute', ImageId=image_id,
+                Attribute='description', Value='second')
+        self.assertEqual({'Value': 'second'}, self.ok(
+            'DescribeImageAttribute', ImageId=image_id,
+            Attribute='description')['Description'])
+
+        self.ok('ModifyImageAttribute', ImageId=image_id,
+                LaunchPermission={'Add': [{'UserId': 'beta'},
+                                          {'Group': 'all'}]})
+        self.assertEqual([{'Group': 'all'}, {'UserId': 'beta'}], self.ok(
+            'DescribeImageAttribute', ImageId=image_id,
+            Attribute='launchPermission')['LaunchPermissions'])
+        self.ok('ModifyImageAttribute', ImageId=image_id,
+                OperationType='remove', UserGroups=['all'],
+                Attribute='launchPermission')
+        [shared] = self.ok('DescribeImages', project='beta')['Images']
+        self.assertFalse(shared['Public'])
+        self.ok('ModifyImageAttribute', ImageId=image_id,
+                OperationType='remove', UserIds=['beta'])
+        self.assertEqual([], self.ok('DescribeImages',
+                                     project='beta')['Images'])
+
+        for code, kwargs in [
+                ('MissingParameter', {}),
+                ('InvalidParameterCombination', {
+                    'Description': {'Value': 'x'},
+                    'LaunchPermission': {'Add': [{'Group': 'all'}]}}),
+                ('InvalidParameterValue', {
+                    'LaunchPermission': {'Add': [{'Group': 'everyone'}]}}),
+                ('MissingParameter', {'Attribute': 'launchPermission',
+                                      'UserIds': ['beta']}),
+                ('InvalidParameterValue', {'OperationType': 'add',
+                                           'UserIds': ['beta'],
+                                           'Attribute': 'kernel'}),
+                ('UnsupportedOperation', {'ProductCodes': ['abc']})]:
+            self.error(code, 'ModifyImageAttribute', ImageId=image_id,
+                       **kwargs)
+
+    def test_other_projects(self):
+        image_id = self.register()
+        self.error('InvalidAMIID.NotFound', 'DescribeImageAttribute',
+                   ImageId=image_id, Attribute='description', project='beta')
+        self.ok('ModifyImageAttribute', ImageId=image_id,
+                Attribute='launchPermission', OperationType='add',
+                UserGroups=['all'])
+        [public] = self.ok('DescribeImages', project='beta')['Images']
+        self.assertTrue(public['Public'])
+        self.ok('DescribeImageAttribute', ImageId=image_id,
+                Attribute='description', project='beta')
+        for action, kwargs in [
+                ('DescribeImageAttribute', {'Attribute': 'launchPermission'}),
+                ('ModifyImageAttribute', {'Description': {'Value': 'x'}}),
+                ('DeregisterImage', {})]:
+            message = self.error('AuthFailure', action, ImageId=image_id,
+                                 project='beta', **kwargs)
+            self.assertEqual('Not authorized for image:%s' % image_id,
+                             message)
+
+    def test_deregister(self):
+        image_id = self.register()
+        answer = self.ok('DeregisterImage', ImageId=image_id)
+        self.assertTrue(answer['Return'])
+        self.assertNotIn('DeleteSnapshotResults', answer)
+        self.assertEqual([], self.ok('DescribeImages')['Images'])
+        self.error('InvalidAMIID.NotFound', 'DeregisterImage',
+                   ImageId=image_id)
+        self.error('InvalidAMIID.Malformed', 'DeregisterImage',
+                   ImageId='i-0123456789abcdef0')

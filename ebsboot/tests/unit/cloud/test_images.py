@@ -1,0 +1,287 @@
+"""The image controller on the local image backend and the fake driver."""
+
+from oslo_serialization import jsonutils
+
+from ebsboot.cloud import bdm
+from ebsboot.cloud import images
+from ebsboot.cloud import volumes
+from ebsboot.db import api as db
+from ebsboot import exception
+from ebsboot.tests.unit import base
+
+
+class ImagesTest(base.ServiceTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.alpha = self.context('alpha')
+        self.beta = self.context('beta')
+        self.snapshot = self._snapshot(size=2)
+
+    def _snapshot(self, size=1, context=None):
+        context = context or self.alpha
+        volume = volumes.create_volume(context, 'nova', size=size)
+        self.wait_for(lambda: volumes.get_volume(
+            context, volume.ec2_id).status == 'available')
+        snapshot = volumes.create_snapshot(context, volume.ec2_id)
+        return self.wait_for(
+            lambda: volumes.get_snapshot(context, snapshot.ec2_id).status
+            == 'completed' and volumes.get_snapshot(context, snapshot.ec2_id))
+
+    def _bdms(self, *extra, snapshot=None, context=None, **ebs):
+        ebs = dict(ebs, SnapshotId=(snapshot or self.snapshot).ec2_id)
+        entries = [{'DeviceName': '/dev/sda1', 'Ebs': ebs}] + list(extra)
+        return bdm.from_ec2_params(entries, context or self.alpha)
+
+    def register(self, name='my-image', context=None, bdms=None, **kwargs):
+        context = context or self.alpha
+        return images.register_image(
+            context, name, '/dev/sda1',
+            self._bdms(context=context) if bdms is None else bdms, **kwargs)
+
+    def test_register_writes_a_nova_placeholder(self):
+        image = self.register(
+            description='web server', architecture='x86_64',
+            bdms=self._bdms(
+                {'DeviceName': 'sdb', 'VirtualName': 'ephemeral0'},
+                {'DeviceName': 'sdc', 'NoDevice': ''},
+                {'DeviceName': 'sdd', 'Ebs': {'VolumeSize': '3'}},
+                VolumeSize='5'))
+        self.assertEqual(('my-image', 'alpha', 'active', 'private', 'raw',
+                          'bare', 0, 5),
+                         (image['name'], image['owner'], image['status'],
+                          image['visibility'], image['disk_format'],
+                          image['container_format'], image['size'],
+                          image['min_disk']))
+        props = image['properties']
+        self.assertRegex(props['ec2_id'], r'^ami-[0-9a-f]{17}$')
+        self.assertEqual(
+            {'ec2_id', 'root_device_name', 'bdm_v2', 'block_device_mapping',
+             'mappings', 'architecture', 'description'}, set(props))
+        self.assertEqual(('/dev/sda1', 'True', 'x86_64', 'web server'),
+                         (props['root_device_name'], props['bdm_v2'],
+                          props['architecture'], props['description']))
+        self.assertEqual([{'virtual': 'ephemeral0', 'device': 'sdb'}],
+                         jsonutils.loads(props['mappings']))
+        mapping = jsonutils.loads(props['block_device_mapping'])
+        [root] = [e for e in mapping if e['boot_index'] == 0]
+        self.assertEqual(
+            ('snapshot', 'volume', self.snapshot.id, '/dev/sda1', 5, True,
+             'gp2'),
+            (root['source_type'], root['destination_type'],
+             root['snapshot_id'], root['device_name'], root['volume_size'],
+             root['delete_on_termination'], root['volume_type']))
+        self.assertEqual(['/dev/sda1', '/dev/sdc', '/dev/sdd'],
+                         sorted(e['device_name'] for e in mapping))
+        self.assertEqual('available', images.image_state(image))
+        self.assertEqual('ebs', images.root_device_type(image))
+        self.assertEqual(image, images.get_image(self.alpha,
+                                                 props['ec2_id']))
+
+    def test_register_defaults(self):
+        image = self.register()
+        props = image['properties']
+        self.assertEqual('i386', props['architecture'])
+        self.assertNotIn('description', props)
+        self.assertNotIn('kernel_id', props)
+        self.assertNotIn('mappings', props)
+        root, [mapping] = images.block_device_mappings(image)
+        self.assertEqual(bdm.new_bdm(
+            '/dev/sda1', boot_index=0, snapshot_id=self.snapshot.id,
+            volume_size=2, delete_on_termination=True, volume_type='gp2'),
+            mapping)
+        self.assertEqual(2, image['min_disk'])
+
+    def test_register_optional_properties(self):
+        image = self.register(kernel_id='aki-0123456789abcdef0',
+                              ramdisk_id='ari-01234567', boot_mode='uefi')
+        props = image['properties']
+        self.assertEqual(('aki-0123456789abcdef0', 'ari-01234567', 'uefi'),
+                         (props['kernel_id'], props['ramdisk_id'],
+                          props['hw_firmware_type']))
+
+    def test_register_refusals(self):
+        self.register('taken')
+        cases = [
+            (dict(name='ab'), exception.InvalidAMINameMalformed),
+            (dict(name='x' * 129), exception.InvalidAMINameMalformed),
+            (dict(name='bad!name'), exception.InvalidAMINameMalformed),
+            (dict(name='taken'), exception.InvalidAMINameDuplicate),
+            (dict(architecture='sparc'), exception.InvalidParameterValue),
+            (dict(kernel_id='ami-nothex'), exception.InvalidParameterValue),
+            (dict(ramdisk_id='aki-01234567'),
+             exception.InvalidParameterValue),
+            (dict(boot_mode='efi'), exception.InvalidParameterValue),
+            (dict(description='d' * 256), exception.InvalidParameterValue),
+            (dict(bdms=[]), exception.InvalidBlockDeviceMapping),
+            (dict(bdms=bdm.from_ec2_params(
+                [{'DeviceName': 'sda1', 'Ebs': {'VolumeSize': '2'}}],
+                self.alpha)), exception.InvalidBlockDeviceMapping),
+            (dict(bdms=bdm.from_ec2_params(
+                [{'DeviceName': 'sda1', 'VirtualName': 'ephemeral0'}],
+                self.alpha)), exception.InvalidBlockDeviceMapping),
+        ]
+        for kwargs, error in cases:
+            self.assertRaises(error, self.register, **kwargs)
+        self.assertRaises(exception.InvalidParameterCombination,
+                          images.register_image, self.alpha, 'no-root', None,
+                          self._bdms())
+        error = self.assertRaises(exception.InvalidAMINameDuplicate,
+                                  self.register, 'taken')
+        self.assertRegex(error.msg, r'^AMI name taken is already in use by '
+                                    r'AMI ami-[0-9a-f]{17}$')
+        self.assertEqual(1, len(images.list_images(self.alpha)))
+        # The name is unique per project only.
+        self.register('taken', context=self.beta,
+                      bdms=self._bdms(snapshot=self._snapshot(
+                          context=self.beta), context=self.beta))
+
+    def test_valid_names(self):
+        for name in ("abc", "My image (v1.2) [x86]/@'_-", 'x' * 128):
+            self.register(name)
+
+    def test_lookups(self):
+        image = self.register()
+        ec2_id = image['properties']['ec2_id']
+        self.assertRaises(exception.InvalidAMIIDMalformed, images.get_image,
+                          self.alpha, 'ami-bogus')
+        self.assertRaises(exception.InvalidAMIIDMalformed, images.get_image,
+                          self.alpha, 'snap-0123456789abcdef0')
+        self.assertRaises(exception.InvalidAMIIDNotFound, images.get_image,
+                          self.alpha, 'ami-0123456789abcdef0')
+        self.assertRaises(exception.InvalidAMIIDNotFound, images.get_image,
+                          self.beta, ec2_id)
+        self.assertRaises(exception.InvalidAMIIDNotFound, images.list_images,
+                          self.alpha, [ec2_id, 'ami-0123456789abcdef0'])
+        self.assertEqual([image['id']], [
+            i['id'] for i in images.list_images(self.alpha, [ec2_id])])
+
+    def test_sharing_and_owner_filters(self):
+        image = self.register()
+        ec2_id = image['properties']['ec2_id']
+        beta_image = self.register('beta-image', context=self.beta,
+                                   bdms=self._bdms(snapshot=self._snapshot(
+                                       context=self.beta), context=self.beta))
+        beta_id = beta_image['properties']['ec2_id']
+
+        def ids(context, **kwargs):
+            return sorted(images.image_ec2_id(i)
+                          for i in images.list_images(context, **kwargs))
+
+        self.assertEqual([beta_id], ids(self.beta))
+        images.modify_launch_permission(self.alpha, ec2_id,
+                                        add_users=['beta', 'alpha'])
+        shared = images.get_image(self.alpha, ec2_id)
+        self.assertEqual(('shared', ['beta']),
+                         (shared['visibility'], shared['members']))
+        self.assertEqual(sorted([ec2_id, beta_id]), ids(self.beta))
+        self.assertEqual([beta_id], ids(self.beta, owners=['self']))
+        self.assertEqual([ec2_id], ids(self.beta, owners=['alpha']))
+        self.assertEqual([ec2_id], ids(self.beta, executable_by=['self']))
+        self.assertEqual([ec2_id], ids(self.alpha, executable_by=['beta']))
+        self.assertEqual([], ids(self.alpha, executable_by=['all']))
+        self.assertEqual([], ids(self.alpha, executable_by=['self']))
+
+        images.modify_launch_permission(self.alpha, ec2_id, add_public=True,
+                                        remove_users=['beta'])
+        self.assertEqual((True, []), images.launch_permissions(
+            images.get_image(self.alpha, ec2_id)))
+        self.assertEqual([ec2_id], ids(self.beta, executable_by=['all']))
+        images.modify_launch_permission(self.alpha, ec2_id,
+                                        remove_public=True)
+        self.assertEqual('private',
+                         images.get_image(self.alpha, ec2_id)['visibility'])
+        self.assertEqual([beta_id], ids(self.beta))
+
+    def test_only_the_owner_changes_an_image(self):
+        image = self.register()
+        ec2_id = image['properties']['ec2_id']
+        images.modify_launch_permission(self.alpha, ec2_id, add_public=True)
+        for call in (
+                lambda: images.modify_description(self.beta, ec2_id, 'x'),
+                lambda: images.modify_launch_permission(
+                    self.beta, ec2_id, add_users=['beta']),
+                lambda: images.deregister_image(self.beta, ec2_id)):
+            error = self.assertRaises(exception.ImageAuthFailure, call)
+            self.assertEqual('AuthFailure', error.code)
+        self.assertEqual(image['id'],
+                         images.get_image(self.beta, ec2_id)['id'])
+
+    def test_modify_description(self):
+        ec2_id = self.register()['properties']['ec2_id']
+        images.modify_description(self.alpha, ec2_id, 'new')
+        self.assertEqual('new', images.get_image(
+            self.alpha, ec2_id)['properties']['description'])
+        images.modify_description(self.alpha, ec2_id, '')
+        self.assertNotIn('description', images.get_image(
+            self.alpha, ec2_id)['properties'])
+
+    def test_snapshot_in_use_blocks_delete_snapshot(self):
+        ec2_id = self.register()['properties']['ec2_id']
+        self.assertEqual(ec2_id, images.snapshot_in_use(self.beta,
+                                                        self.snapshot.id))
+        error = self.assertRaises(exception.InvalidSnapshotInUse,
+                                  volumes.delete_snapshot, self.alpha,
+                                  self.snapshot.ec2_id)
+        self.assertEqual('InvalidSnapshot.InUse', error.code)
+        self.assertEqual('The snapshot %s is currently in use by %s'
+                         % (self.snapshot.ec2_id, ec2_id), error.msg)
+        self.assertEqual('completed', volumes.get_snapshot(
+            self.alpha, self.snapshot.ec2_id).status)
+        self.assertEqual([], images.deregister_image(self.alpha, ec2_id))
+        self.assertIsNone(images.snapshot_in_use(self.alpha,
+                                                 self.snapshot.id))
+        self.assertRaises(exception.InvalidAMIIDNotFound,
+                          images.deregister_image, self.alpha, ec2_id)
+        # Deregistering keeps the snapshot; now it may go.
+        self.assertEqual('completed', volumes.get_snapshot(
+            self.alpha, self.snapshot.ec2_id).status)
+        volumes.delete_snapshot(self.alpha, self.snapshot.ec2_id)
+
+    def test_deregister_deleting_snapshots(self):
+        shared_snap = self._snapshot()
+        data = {'DeviceName': 'sdb', 'Ebs': {
+            'SnapshotId': shared_snap.ec2_id}}
+        first = self.register('first', bdms=self._bdms(data))
+        self.register('second', bdms=self._bdms(
+            snapshot=shared_snap, context=self.alpha))
+        results = images.deregister_image(
+            self.alpha, first['properties']['ec2_id'],
+            delete_associated_snapshots=True)
+        self.assertEqual([(self.snapshot.ec2_id, 'success'),
+                          (shared_snap.ec2_id, 'skipped')], results)
+        self.wait_for(lambda: db.snapshot_get(self.alpha, self.snapshot.id)
+                      is None)
+        self.assertEqual('completed', volumes.get_snapshot(
+            self.alpha, shared_snap.ec2_id).status)
+
+    def test_states(self):
+        image = self.register()
+        self.assertIsNone(images.state_reason(image))
+        failed = images.mark_image_failed(image['id'], 'Client.Boom',
+                                          'it broke')
+        self.assertEqual('failed', images.image_state(failed))
+        self.assertEqual(('Client.Boom', 'it broke'),
+                         images.state_reason(failed))
+        available = images.mark_image_available(image['id'])
+        self.assertEqual('available', images.image_state(available))
+        self.assertNotIn('ec2_state', available['properties'])
+        pending = self.register('pending', state='pending')
+        self.assertEqual('pending', images.image_state(pending))
+        for status, state in (('queued', 'pending'), ('killed', 'failed'),
+                              ('deleted', 'deregistered')):
+            self.assertEqual(state, images.image_state(
+                dict(image, status=status)))
+
+    def test_register_undone_if_the_snapshot_went_meanwhile(self):
+        bdms = self._bdms()
+        db.snapshot_update(self.alpha, self.snapshot.id,
+                           {'status': 'deleting'})
+        self.assertRaises(exception.InvalidSnapshotNotFound, self.register,
+                          bdms=bdms)
+        self.assertEqual([], images.get_backend().list(self.alpha))
+
+    def test_backend_is_a_plugin(self):
+        self.assertIs(images.get_backend(), images.get_backend())
+        self.assertEqual('LocalBackend',
+                         type(images.get_backend()).__name__)
