@@ -84,20 +84,27 @@ class TaskRunner:
         self._locks = {}
         self._guard = threading.Lock()
         self._stopping = threading.Event()
-        self._purger = None
+        self._threads = []
 
     def start(self):
         self.resume()
-        self._purger = threading.Thread(target=self._purge_loop,
-                                        name='purge-terminated',
-                                        daemon=True)
-        self._purger.start()
+        self._threads = [
+            threading.Thread(target=self._every, name='purge-terminated',
+                             args=(lambda: 60, purge_terminated),
+                             daemon=True),
+            threading.Thread(target=self._every, name='sync-power-state',
+                             args=(lambda: CONF.sync_power_state_interval,
+                                   self.sync_power_states),
+                             daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self):
         self._stopping.set()
         self._executor.shutdown(wait=True)
-        if self._purger is not None:
-            self._purger.join()
+        for thread in self._threads:
+            thread.join()
 
     def resume(self):
         """Pick up every instance a previous run left in a flow."""
@@ -176,12 +183,72 @@ class TaskRunner:
                       instance.ec2_id, instance.task)
         return True
 
-    def _purge_loop(self):
-        while not self._stopping.wait(60):
+    def _every(self, interval, job):
+        """Run ``job`` every ``interval()`` seconds (0: never) until stop."""
+        while not self._stopping.wait(interval() or 60):
+            if not interval():
+                continue
             try:
-                purge_terminated()
+                job()
             except Exception:
-                LOG.exception('Purging terminated instances failed')
+                LOG.exception('Periodic %s failed', job.__name__)
+
+    def sync_power_states(self):
+        """Act on guests that powered off (or vanished) on their own.
+
+        A guest that shut itself down is stopped or terminated as its
+        InstanceInitiatedShutdownBehavior says (stateReason
+        Client.InstanceInitiatedShutdown); one that vanished from its host
+        is stopped with Server.InternalError.
+        """
+        from ebsboot.compute import driver as compute_driver
+        from ebsboot.compute import rpcapi as compute_rpcapi
+        admin = ebs_context.get_admin_context()
+        api = None
+        for instance in db.instance_list(admin, state='running',
+                                         task=None):
+            if not instance.host or instance.pending_terminate:
+                continue
+            api = api or compute_rpcapi.ComputeAPI()
+            try:
+                power = api.get_power_state(admin, instance.host,
+                                            {'id': instance.id,
+                                             'ec2_id': instance.ec2_id})
+            except Exception:
+                LOG.warning('Power state of %s unknown (host %s)',
+                            instance.ec2_id, instance.host)
+                continue
+            if power == compute_driver.POWER_RUNNING:
+                continue
+            self.guest_stopped(instance, vanished=(
+                power == compute_driver.POWER_NOSTATE))
+
+    def guest_stopped(self, instance, vanished=False):
+        """Start the stop or terminate flow for a guest that went off."""
+        if vanished:
+            reason = ['Server.InternalError',
+                      'Server.InternalError: the guest disappeared from '
+                      'its host']
+            behaviour = 'stop'
+        else:
+            reason = ['Client.InstanceInitiatedShutdown',
+                      'Client.InstanceInitiatedShutdown: Instance initiated '
+                      'shutdown']
+            behaviour = instance.shutdown_behavior
+        values = {'task_data': jsonutils.dumps({'reason': reason}),
+                  'state_transition_reason': 'Instance initiated shutdown'}
+        if behaviour == 'terminate':
+            values.update(state='shutting-down', task='terminate_destroy')
+        else:
+            values.update(state='stopping', task='stop_power_off')
+        try:
+            db.instance_update(ebs_context.get_admin_context(), instance.id,
+                               values, expected={'state': 'running',
+                                                 'task': None})
+        except db.ConflictError:
+            return
+        LOG.info('%s powered off by itself: %s', instance.ec2_id, behaviour)
+        self.kick(instance.id)
 
 
 def purge_terminated(now=None):

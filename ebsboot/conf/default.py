@@ -21,6 +21,11 @@ default_opts = [
     cfg.IntOpt('terminated_instance_ttl', default=3600, min=0,
                help='Seconds a terminated instance stays visible in '
                     'DescribeInstances.'),
+    cfg.IntOpt('sync_power_state_interval', default=10, min=0,
+               help='Seconds between checks of the power state of running '
+                    'guests; a guest that powered itself off is stopped or '
+                    'terminated as its InstanceInitiatedShutdownBehavior '
+                    'says. 0 disables the check.'),
     cfg.StrOpt('default_availability_zone',
                default='nova',
                help='Availability zone of this cloud.'),

@@ -1,16 +1,25 @@
 """A compute driver that keeps guests in memory (unit tests only)."""
 
+import base64
 import threading
 import time
 
 from ebsboot.compute import driver
 
 
+def _user_data(instance):
+    try:
+        return base64.b64decode(instance.get('user_data') or '').strip()
+    except ValueError:
+        return b''
+
+
 class FakeDriver(driver.ComputeDriver):
     """Guests are dict entries; every operation completes at once.
 
     Consoles outlive their guests, as a real host's console logs do, and
-    each boot appends a line, so tests can count boots.
+    each boot appends a line, so tests can count boots. A guest whose user
+    data is ``poweroff`` powers itself off right after it boots.
     """
 
     def __init__(self, conf):
@@ -35,6 +44,9 @@ class FakeDriver(driver.ComputeDriver):
                 'state': driver.POWER_RUNNING,
                 'block_device_info': block_device_info,
             }
+            if _user_data(instance) == b'poweroff':
+                # As the demo guest does: power off right after booting.
+                self.guests[instance['id']]['state'] = driver.POWER_SHUTDOWN
             boots = self.consoles.get(instance['id'], b'').count(b'\n') + 1
             self.consoles[instance['id']] = self.consoles.get(
                 instance['id'], b'') + b'fake guest %s boot-count=%d\n' % (

@@ -67,6 +67,7 @@ class Cloud(fixtures.Fixture):
         self.conf = os.path.join(self.state, 'ebsboot.conf')
         with open(self.conf, 'w') as f:
             f.write('[DEFAULT]\nstate_path = %s\nlog_file = %s\n'
+                    'sync_power_state_interval = 1\n'
                     '[api]\nport = %d\n%s\n'
                     % (self.state, os.path.join(self.state, 'ebsboot.log'),
                        self.port, self.extra_conf))

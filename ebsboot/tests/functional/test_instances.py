@@ -325,6 +325,49 @@ class InstanceLifecycleTest(base.FunctionalTestCase, EbsTestMixin):
         self.assertIn(data, left)
 
 
+class GuestShutdownTest(base.FunctionalTestCase, EbsTestMixin):
+    """A guest that powers itself off follows its shutdown behaviour.
+
+    User data ``poweroff`` makes the fake guest power off after booting;
+    the instance is then stopped or terminated as its
+    InstanceInitiatedShutdownBehavior says.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(base.Cloud())
+        self.ec2 = self.cloud.client()
+
+    def _launch(self, image_id, behaviour):
+        return self.ec2.run_instances(
+            ImageId=image_id, MinCount=1, MaxCount=1,
+            UserData='poweroff',
+            InstanceInitiatedShutdownBehavior=behaviour)['Instances'][0][
+                'InstanceId']
+
+    def test_shutdown_behaviour(self):
+        ec2 = self.ec2
+        image_id, _ = self._image(ec2)
+        terminating = self._launch(image_id, 'terminate')
+        stopping = self._launch(image_id, 'stop')
+        gone = self.wait_state(ec2, terminating, 'terminated')
+        self.assertEqual('Client.InstanceInitiatedShutdown',
+                         gone['StateReason']['Code'])
+        stopped = self.wait_state(ec2, stopping, 'stopped')
+        self.assertEqual('Client.InstanceInitiatedShutdown',
+                         stopped['StateReason']['Code'])
+        # The terminated one's root volume went with it; the stopped one
+        # keeps its volumes and starts again.
+        volumes = ec2.describe_volumes()['Volumes']
+        attached = {a['InstanceId'] for v in volumes
+                    for a in v['Attachments']}
+        self.assertEqual({stopping}, attached)
+        ec2.start_instances(InstanceIds=[stopping])
+        base.wait_for(lambda: 'boot-count=2' in self.console(ec2, stopping),
+                      what='second boot')
+        self.wait_state(ec2, stopping, 'stopped')
+
+
 class CrashRecoveryTest(base.FunctionalTestCase, EbsTestMixin):
     """Kill -9 the all-in-one in the middle of a flow; restart; check."""
 
