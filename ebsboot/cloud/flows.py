@@ -138,11 +138,12 @@ def spawn(instance):
     return None
 
 
-def destroy_guest(instance):
+def destroy_guest(instance, delete_files=True):
     if instance.host:
         compute_rpcapi.ComputeAPI().destroy(
             ebs_context.get_admin_context(), instance.host,
-            instance_dict(instance), block_device_info(instance))
+            instance_dict(instance), block_device_info(instance),
+            delete_files=delete_files)
 
 
 def release_volumes(instance, delete_all=False):
@@ -246,7 +247,8 @@ tasks.register(tasks.Flow('launch', {
 
 def stop_power_off(admin, instance, data):
     if instance.host:
-        timeout = 0 if data.get('force') else CONF.compute.shutdown_timeout
+        # None: the driver's own clean-shutdown timeout; 0: at once.
+        timeout = 0 if data.get('force') else None
         api = compute_rpcapi.ComputeAPI()
         api.power_off(admin, instance.host, instance_dict(instance),
                       timeout)
@@ -291,7 +293,7 @@ def start_spawn(admin, instance, data):
 
 
 def start_rollback(admin, instance, data):
-    destroy_guest(instance)
+    destroy_guest(instance, delete_files=False)
     disconnect_volumes(instance)
     code, message = data.get('failure') or ('Server.InternalError',
                                             'Start failed.')
@@ -340,8 +342,7 @@ def image_stop(admin, instance, data):
     if data.get('reboot') and instance.state == 'running' and \
             not data.get('stopped'):
         api = compute_rpcapi.ComputeAPI()
-        api.power_off(admin, instance.host, instance_dict(instance),
-                      CONF.compute.shutdown_timeout)
+        api.power_off(admin, instance.host, instance_dict(instance), None)
         api.destroy(admin, instance.host, instance_dict(instance),
                     block_device_info(instance))
         disconnect_volumes(instance)

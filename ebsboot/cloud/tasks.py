@@ -201,25 +201,27 @@ class TaskRunner:
         Client.InstanceInitiatedShutdown); one that vanished from its host
         is stopped with Server.InternalError.
         """
-        from ebsboot.compute import driver as compute_driver
-        from ebsboot.compute import rpcapi as compute_rpcapi
         admin = ebs_context.get_admin_context()
-        api = None
         for instance in db.instance_list(admin, state='running',
                                          task=None):
-            if not instance.host or instance.pending_terminate:
-                continue
-            api = api or compute_rpcapi.ComputeAPI()
-            try:
-                power = api.get_power_state(admin, instance.host,
-                                            {'id': instance.id,
-                                             'ec2_id': instance.ec2_id})
-            except Exception:
-                LOG.warning('Power state of %s unknown (host %s)',
-                            instance.ec2_id, instance.host)
-                continue
-            if power == compute_driver.POWER_RUNNING:
-                continue
+            self.check_power(instance)
+
+    def check_power(self, instance):
+        """Compare one running instance with its guest's power state."""
+        from ebsboot.compute import driver as compute_driver
+        from ebsboot.compute import rpcapi as compute_rpcapi
+        if instance.state != 'running' or instance.task is not None or \
+                not instance.host or instance.pending_terminate:
+            return
+        try:
+            power = compute_rpcapi.ComputeAPI().get_power_state(
+                ebs_context.get_admin_context(), instance.host,
+                {'id': instance.id, 'ec2_id': instance.ec2_id})
+        except Exception:
+            LOG.warning('Power state of %s unknown (host %s)',
+                        instance.ec2_id, instance.host)
+            return
+        if power != compute_driver.POWER_RUNNING:
             self.guest_stopped(instance, vanished=(
                 power == compute_driver.POWER_NOSTATE))
 

@@ -9,10 +9,12 @@ from oslo_log import log as logging
 from ebsboot.api.ec2 import app as ec2_app
 from ebsboot.api import server as api_server
 from ebsboot.cloud import flows  # noqa: F401 (registers the flows)
+from ebsboot.cloud import manager as cloud_manager
 from ebsboot.cloud import tasks
 from ebsboot import conf
 from ebsboot.conf import CONF
 from ebsboot import rpc
+from ebsboot import service as service_module
 from ebsboot import version
 
 LOG = logging.getLogger(__name__)
@@ -56,6 +58,10 @@ def serve(services, with_api=False, transport_url=None):
     rpc.init(CONF, url=transport_url)
     started = []
     api = None
+    if with_api:
+        services = list(services) + [
+            service_module.Service(CONF.cloud_topic,
+                                   cloud_manager.CloudManager())]
     try:
         for service in services:
             service.start()

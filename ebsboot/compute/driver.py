@@ -21,6 +21,9 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
     def __init__(self, conf):
         self.conf = conf
+        # Set by the compute manager: called as (instance_id, power state)
+        # when a guest changes power state by itself.
+        self.event_callback = None
 
     def init_host(self, host):
         """Prepare the hypervisor connection at service start."""
@@ -30,18 +33,21 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """Define and start the guest on its volumes."""
 
     @abc.abstractmethod
-    def power_off(self, instance, timeout=0):
+    def power_off(self, instance, timeout=None):
         """Stop the guest.
 
-        A clean shutdown for ``timeout`` seconds, then a forced one
-        (``timeout=0`` forces at once).
+        A clean shutdown (ACPI) for ``timeout`` seconds, then a forced one;
+        ``timeout=None`` uses the driver's configured timeout and
+        ``timeout=0`` forces at once.
         """
 
     @abc.abstractmethod
-    def destroy(self, instance, block_device_info):
-        """Remove every trace of the guest except its volumes.
+    def destroy(self, instance, block_device_info, delete_files=False):
+        """Remove the guest from the hypervisor and disconnect its volumes.
 
-        Returns only once the hypervisor no longer uses the volumes.
+        Returns only once the hypervisor no longer uses the volumes. The
+        console log and other per-instance files stay (a stopped instance
+        keeps its console) unless ``delete_files`` (termination).
         """
 
     @abc.abstractmethod

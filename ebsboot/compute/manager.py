@@ -31,7 +31,16 @@ class ComputeManager:
         self.driver = driver or load_driver()
 
     def init_host(self):
+        self.driver.event_callback = self._guest_event
         self.driver.init_host(self.host)
+
+    def _guest_event(self, instance_id, power_state):
+        """A guest changed power state by itself: tell the controller."""
+        from ebsboot.cloud import rpcapi as cloud_rpcapi
+        from ebsboot import context as ebs_context
+        LOG.info('Guest %s is now %s', instance_id, power_state)
+        cloud_rpcapi.CloudAPI().guest_power_changed(
+            ebs_context.get_admin_context(), instance_id)
 
     def cleanup_host(self):
         pass
@@ -45,9 +54,11 @@ class ComputeManager:
                  timeout)
         self.driver.power_off(instance, timeout)
 
-    def destroy(self, context, instance, block_device_info):
+    def destroy(self, context, instance, block_device_info,
+                delete_files=False):
         LOG.info('Destroying %s', instance['ec2_id'])
-        self.driver.destroy(instance, block_device_info)
+        self.driver.destroy(instance, block_device_info,
+                            delete_files=delete_files)
 
     def attach_volume(self, context, instance, connection_info,
                       device_name):

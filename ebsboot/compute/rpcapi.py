@@ -13,6 +13,8 @@ from ebsboot import rpc
 
 # Slack on top of the guest shutdown timeout for the RPC round trip.
 _RPC_MARGIN = 60
+# A bound for a host's own clean-shutdown timeout.
+_LONGEST_SHUTDOWN = 600
 
 
 class ComputeAPI:
@@ -35,13 +37,15 @@ class ComputeAPI:
             block_device_info=block_device_info)
 
     def power_off(self, context, host, instance, timeout):
-        self._prepare(host, timeout + _RPC_MARGIN).call(
+        """``timeout`` None: the host's clean-shutdown timeout; 0: force."""
+        self._prepare(host, (timeout or _LONGEST_SHUTDOWN) + _RPC_MARGIN).call(
             context, 'power_off', instance=instance, timeout=timeout)
 
-    def destroy(self, context, host, instance, block_device_info):
+    def destroy(self, context, host, instance, block_device_info,
+                delete_files=False):
         self._prepare(host, _RPC_MARGIN * 5).call(
             context, 'destroy', instance=instance,
-            block_device_info=block_device_info)
+            block_device_info=block_device_info, delete_files=delete_files)
 
     def attach_volume(self, context, host, instance, connection_info,
                       device_name):

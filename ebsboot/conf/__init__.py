@@ -13,13 +13,14 @@ from ebsboot.conf import api
 from ebsboot.conf import compute
 from ebsboot.conf import default
 from ebsboot.conf import image
+from ebsboot.conf import libvirt
 from ebsboot.conf import volume
 
 CONF = cfg.CONF
 
 _DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
 
-_MODULES = (default, api, compute, volume, image)
+_MODULES = (default, api, compute, volume, image, libvirt)
 
 for _module in _MODULES:
     _module.register_opts(CONF)

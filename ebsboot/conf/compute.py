@@ -25,9 +25,6 @@ compute_opts = [
     cfg.StrOpt('default_instance_type', default='m1.small',
                help='InstanceType of RunInstances requests without one '
                     '(m1.small, as in EC2).'),
-    cfg.IntOpt('shutdown_timeout', default=60, min=0,
-               help='Seconds StopInstances waits for a clean guest '
-                    'shutdown before it forces the guest off.'),
     cfg.IntOpt('max_count', default=100, min=1,
                help='Largest MaxCount one RunInstances request may ask '
                     'for.'),

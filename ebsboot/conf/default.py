@@ -21,6 +21,8 @@ default_opts = [
     cfg.IntOpt('terminated_instance_ttl', default=3600, min=0,
                help='Seconds a terminated instance stays visible in '
                     'DescribeInstances.'),
+    cfg.StrOpt('cloud_topic', default='ebsboot-cloud',
+               help='RPC topic of the controller (it runs with the API).'),
     cfg.IntOpt('sync_power_state_interval', default=10, min=0,
                help='Seconds between checks of the power state of running '
                     'guests; a guest that powered itself off is stopped or '

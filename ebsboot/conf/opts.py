@@ -6,9 +6,10 @@ from ebsboot.conf import api
 from ebsboot.conf import compute
 from ebsboot.conf import default
 from ebsboot.conf import image
+from ebsboot.conf import libvirt
 from ebsboot.conf import volume
 
-_MODULES = (default, api, compute, volume, image)
+_MODULES = (default, api, compute, volume, image, libvirt)
 
 
 def list_opts():

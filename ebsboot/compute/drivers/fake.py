@@ -52,7 +52,7 @@ class FakeDriver(driver.ComputeDriver):
                 instance['id'], b'') + b'fake guest %s boot-count=%d\n' % (
                     instance['ec2_id'].encode(), boots)
 
-    def power_off(self, instance, timeout=0):
+    def power_off(self, instance, timeout=None):
         self._delay()
         with self._lock:
             self.calls.append(('power_off', instance['id']))
@@ -60,11 +60,13 @@ class FakeDriver(driver.ComputeDriver):
             if guest:
                 guest['state'] = driver.POWER_SHUTDOWN
 
-    def destroy(self, instance, block_device_info):
+    def destroy(self, instance, block_device_info, delete_files=False):
         self._delay()
         with self._lock:
             self.calls.append(('destroy', instance['id']))
             self.guests.pop(instance['id'], None)
+            if delete_files:
+                self.consoles.pop(instance['id'], None)
 
     def attach_volume(self, instance, connection_info, device_name):
         with self._lock:

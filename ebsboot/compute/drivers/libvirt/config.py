@@ -1,0 +1,95 @@
+"""The libvirt domain XML of an instance."""
+
+from xml.etree import ElementTree as ET
+
+DOMAIN_PREFIX = 'ebsboot-'
+
+
+def domain_name(instance):
+    return DOMAIN_PREFIX + instance['id']
+
+
+def _sub(parent, tag, text=None, **attrs):
+    element = ET.SubElement(parent, tag, {k: str(v) for k, v in
+                                          attrs.items() if v is not None})
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def target_devs():
+    """vda, vdb, ... vdz: virtio disk names in boot order."""
+    return ['vd' + chr(ord('a') + i) for i in range(26)]
+
+
+def _disk(devices, disk, target, serial=None, readonly=False):
+    element = _sub(devices, 'disk', type=disk.source_type, device='disk')
+    _sub(element, 'driver', name='qemu', type=disk.driver_format,
+         cache='none' if disk.source_type != 'network' else None)
+    if disk.source_type == 'file':
+        _sub(element, 'source', file=disk.source)
+    elif disk.source_type == 'block':
+        _sub(element, 'source', dev=disk.source)
+    else:
+        source = _sub(element, 'source', protocol=disk.protocol,
+                      name=disk.source)
+        for host, port in disk.hosts:
+            _sub(source, 'host', name=host, port=port)
+        if disk.auth:
+            auth = _sub(element, 'auth', username=disk.auth['username'])
+            _sub(auth, 'secret', type='ceph', uuid=disk.auth['secret_uuid'])
+    _sub(element, 'target', dev=target, bus='virtio')
+    if serial:
+        _sub(element, 'serial', serial)
+    if readonly:
+        _sub(element, 'readonly')
+
+
+def domain_xml(instance, disks, virt_type, machine_type, console_path,
+               config_drive=None, kernel=None, ramdisk=None):
+    """The domain of ``instance``.
+
+    ``disks`` are ``(Disk, serial)`` in boot order: the root volume first
+    (BIOS boot of the volume itself), then the data volumes and ephemeral
+    disks. With ``kernel`` (an image's KernelId) the kernel boots directly
+    with the root volume as ``/dev/vda``. The serial console is appended
+    to ``console_path`` across boots.
+    """
+    domain = ET.Element('domain', type=virt_type)
+    _sub(domain, 'name', domain_name(instance))
+    _sub(domain, 'uuid', instance['id'])
+    _sub(domain, 'memory', instance['memory_mb'], unit='MiB')
+    _sub(domain, 'vcpu', instance['vcpus'])
+    metadata = _sub(domain, 'metadata')
+    _sub(metadata, 'ebsboot-instance', instance['ec2_id'],
+         xmlns='https://opendev.org/ebsboot/instance/1.0')
+    os_ = _sub(domain, 'os')
+    _sub(os_, 'type', 'hvm', arch='x86_64', machine=machine_type)
+    if kernel:
+        _sub(os_, 'kernel', kernel)
+        if ramdisk:
+            _sub(os_, 'initrd', ramdisk)
+        _sub(os_, 'cmdline', 'root=/dev/vda console=ttyS0')
+    else:
+        _sub(os_, 'boot', dev='hd')
+    features = _sub(domain, 'features')
+    _sub(features, 'acpi')
+    _sub(features, 'apic')
+    _sub(domain, 'on_poweroff', 'destroy')
+    _sub(domain, 'on_reboot', 'restart')
+    _sub(domain, 'on_crash', 'destroy')
+    devices = _sub(domain, 'devices')
+    names = iter(target_devs())
+    for disk, serial in disks:
+        _disk(devices, disk, next(names), serial)
+    if config_drive:
+        _disk(devices, config_drive, next(names), 'config-2',
+              readonly=True)
+    serial = _sub(devices, 'serial', type='file')
+    _sub(serial, 'source', path=console_path, append='on')
+    _sub(serial, 'target', port=0)
+    console = _sub(devices, 'console', type='file')
+    _sub(console, 'source', path=console_path, append='on')
+    _sub(console, 'target', type='serial', port=0)
+    _sub(devices, 'memballoon', model='none')
+    return ET.tostring(domain, encoding='unicode')

@@ -1,0 +1,45 @@
+"""Config drives: user data and metadata on a small ISO9660 disk.
+
+The layout is Nova's (``openstack/latest/meta_data.json`` and
+``openstack/latest/user_data``, volume label ``config-2``), so cloud-init
+and similar tools in the guest find it.
+"""
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+
+from oslo_concurrency import processutils
+
+
+def build(path, instance, tool='genisoimage'):
+    """Write the config drive of ``instance`` to ``path`` (atomically)."""
+    meta = {
+        'uuid': instance['id'],
+        'name': instance['ec2_id'],
+        'hostname': instance['ec2_id'],
+        'availability_zone': instance.get('availability_zone'),
+        'project_id': instance.get('project_id'),
+        'meta': {'ec2_id': instance['ec2_id']},
+        'launch_index': 0,
+    }
+    staging = tempfile.mkdtemp(prefix='configdrive-')
+    try:
+        latest = os.path.join(staging, 'openstack', 'latest')
+        os.makedirs(latest)
+        with open(os.path.join(latest, 'meta_data.json'), 'w') as f:
+            json.dump(meta, f)
+        if instance.get('user_data'):
+            with open(os.path.join(latest, 'user_data'), 'wb') as f:
+                f.write(base64.b64decode(instance['user_data']))
+        partial = path + '.tmp'
+        processutils.execute(tool, '-o', partial, '-ldots',
+                             '-allow-lowercase', '-allow-multidot', '-l',
+                             '-V', 'config-2', '-r', '-J', '-quiet',
+                             staging)
+        os.rename(partial, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path

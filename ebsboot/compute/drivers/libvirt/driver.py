@@ -1,0 +1,321 @@
+"""The libvirt compute driver.
+
+Each instance is a persistent libvirt domain whose disks are its EBS
+volumes, connected with os-brick (``ebsboot.compute.drivers.libvirt
+.volume``): the root volume is booted by the BIOS (or, when the image has a
+KernelId, by a direct kernel boot). A config drive carries the user data.
+The serial console is appended to a per-instance log that outlives stops.
+
+libvirt lifecycle events are logged and handed to ``event_callback``
+(the compute manager uses it to report guests that powered themselves
+off); the controller's power-state sync is the safety net.
+"""
+
+import os
+import threading
+import time
+
+from oslo_log import log as logging
+from oslo_utils import importutils
+
+from ebsboot.compute import driver
+from ebsboot.compute.drivers.libvirt import config
+from ebsboot.compute.drivers.libvirt import configdrive
+from ebsboot.compute.drivers.libvirt import volume as libvirt_volume
+from ebsboot import exception
+
+LOG = logging.getLogger(__name__)
+
+libvirt = None
+
+_EVENT_LOOP_LOCK = threading.Lock()
+_EVENT_LOOP_STARTED = False
+
+
+def _load_libvirt():
+    global libvirt
+    if libvirt is None:
+        libvirt = importutils.import_module('libvirt')
+        # libvirt prints every error to stderr by default; we handle them.
+        libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    return libvirt
+
+
+def _start_event_loop():
+    """libvirt's default event loop, once per process, on a thread."""
+    global _EVENT_LOOP_STARTED
+    with _EVENT_LOOP_LOCK:
+        if _EVENT_LOOP_STARTED:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run():
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name='libvirt-events',
+                         daemon=True).start()
+        _EVENT_LOOP_STARTED = True
+
+
+class LibvirtDriver(driver.ComputeDriver):
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self._conn = None
+        self._conn_lock = threading.Lock()
+        # Device info os-brick returned, per instance, for disconnecting.
+        self._device_info = {}
+
+    # Connection ---------------------------------------------------------
+
+    def init_host(self, host):
+        _load_libvirt()
+        _start_event_loop()
+        for path in (self.conf.libvirt.instances_path,
+                     self.conf.libvirt.console_path):
+            os.makedirs(path, exist_ok=True)
+        conn = self._connection()
+        LOG.info('libvirt %s at %s, virt_type %s', conn.getLibVersion(),
+                 self.conf.libvirt.connection_uri,
+                 self.conf.libvirt.virt_type)
+
+    def _connection(self):
+        with self._conn_lock:
+            if self._conn is None or not self._conn.isAlive():
+                _load_libvirt()
+                self._conn = libvirt.open(self.conf.libvirt.connection_uri)
+                self._conn.domainEventRegisterAny(
+                    None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                    self._lifecycle_event, None)
+            return self._conn
+
+    def _lifecycle_event(self, conn, domain, event, detail, opaque):
+        name = domain.name()
+        if not name.startswith(config.DOMAIN_PREFIX):
+            return
+        instance_id = name[len(config.DOMAIN_PREFIX):]
+        LOG.debug('Lifecycle event %s/%s of %s', event, detail, instance_id)
+        if event == libvirt.VIR_DOMAIN_EVENT_STOPPED and \
+                self.event_callback is not None:
+            try:
+                self.event_callback(instance_id, driver.POWER_SHUTDOWN)
+            except Exception:
+                LOG.exception('Lifecycle callback of %s failed', instance_id)
+
+    def _lookup(self, instance):
+        try:
+            return self._connection().lookupByUUIDString(instance['id'])
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise
+
+    # Paths --------------------------------------------------------------
+
+    def _instance_dir(self, instance):
+        return os.path.join(self.conf.libvirt.instances_path,
+                            instance['id'])
+
+    def console_path(self, instance):
+        return os.path.join(self.conf.libvirt.console_path,
+                            '%s.log' % instance['id'])
+
+    # Disks --------------------------------------------------------------
+
+    def _connect_disks(self, instance, block_device_info):
+        disks = []
+        device_infos = {}
+        ordered = sorted(block_device_info,
+                         key=lambda d: (d['boot_index'] != 0,
+                                        d['device_name']))
+        for device in ordered:
+            if device.get('virtual_name'):
+                disks.append((self._ephemeral_disk(instance, device),
+                              device['virtual_name']))
+                continue
+            info = device['connection_info']
+            volume_driver = libvirt_volume.get_volume_driver(info)
+            disk, device_info = volume_driver.connect(info)
+            device_infos[device['device_name']] = device_info
+            disks.append((disk, device.get('volume_id')))
+        if not disks or ordered[0]['boot_index'] != 0:
+            raise exception.VolumeDriverError(
+                'instance %s has no root volume' % instance['ec2_id'])
+        self._device_info[instance['id']] = device_infos
+        return disks
+
+    def _ephemeral_disk(self, instance, device):
+        path = os.path.join(self._instance_dir(instance),
+                            '%s.qcow2' % device['virtual_name'])
+        if not os.path.exists(path):
+            from oslo_concurrency import processutils
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            processutils.execute('qemu-img', 'create', '-f', 'qcow2',
+                                 path + '.tmp',
+                                 '%dG' % self.conf.libvirt.ephemeral_size_gb)
+            os.rename(path + '.tmp', path)
+        return libvirt_volume.Disk('file', path, 'qcow2')
+
+    def _disconnect_disks(self, instance, block_device_info):
+        device_infos = self._device_info.pop(instance['id'], {})
+        for device in block_device_info:
+            info = device.get('connection_info')
+            if not info:
+                continue
+            try:
+                libvirt_volume.get_volume_driver(info).disconnect(
+                    info, device_infos.get(device['device_name']))
+            except Exception:
+                LOG.exception('Disconnecting %s of %s failed',
+                              device['device_name'], instance['ec2_id'])
+
+    # The contract -------------------------------------------------------
+
+    def spawn(self, instance, block_device_info):
+        domain = self._lookup(instance)
+        if domain is not None and domain.isActive():
+            return
+        disks = self._connect_disks(instance, block_device_info)
+        os.makedirs(self._instance_dir(instance), exist_ok=True)
+        drive = None
+        if instance.get('user_data') is not None:
+            drive_path = os.path.join(self._instance_dir(instance),
+                                      'config-drive.iso')
+            configdrive.build(drive_path, instance,
+                              self.conf.libvirt.config_drive_tool)
+            drive = libvirt_volume.Disk('file', drive_path, 'raw')
+        console = self.console_path(instance)
+        if os.path.exists(console) and os.path.getsize(console):
+            with open(console, 'ab') as f:
+                f.write(b'\n')
+        xml = config.domain_xml(
+            instance, disks, self.conf.libvirt.virt_type,
+            self.conf.libvirt.machine_type, console, config_drive=drive,
+            kernel=instance.get('kernel_path'),
+            ramdisk=instance.get('ramdisk_path'))
+        domain = self._connection().defineXML(xml)
+        domain.create()
+        LOG.info('Guest %s started', instance['ec2_id'])
+
+    def power_off(self, instance, timeout=None):
+        domain = self._lookup(instance)
+        if domain is None or not domain.isActive():
+            return
+        if timeout is None:
+            timeout = self.conf.libvirt.shutdown_timeout
+        if timeout:
+            try:
+                domain.shutdown()
+            except libvirt.libvirtError:
+                LOG.warning('ACPI shutdown of %s refused', instance['ec2_id'])
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if not domain.isActive():
+                    LOG.info('Guest %s shut down cleanly', instance['ec2_id'])
+                    return
+                time.sleep(0.5)
+            LOG.warning('Guest %s did not shut down within %ss; destroying',
+                        instance['ec2_id'], timeout)
+        self._destroy_domain(domain)
+
+    def _destroy_domain(self, domain):
+        try:
+            if domain.isActive():
+                domain.destroy()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                raise
+
+    def destroy(self, instance, block_device_info, delete_files=False):
+        domain = self._lookup(instance)
+        if domain is not None:
+            self._destroy_domain(domain)
+            try:
+                domain.undefine()
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+        self._disconnect_disks(instance, block_device_info)
+        if delete_files:
+            import shutil
+            shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
+            try:
+                os.unlink(self.console_path(instance))
+            except FileNotFoundError:
+                pass
+        LOG.info('Guest %s destroyed', instance['ec2_id'])
+
+    def attach_volume(self, instance, connection_info, device_name):
+        domain = self._lookup(instance)
+        volume_driver = libvirt_volume.get_volume_driver(connection_info)
+        disk, device_info = volume_driver.connect(connection_info)
+        used = {t.get('dev') for t in self._targets(domain)}
+        target = next(t for t in config.target_devs() if t not in used)
+        xml = _disk_xml(disk, target)
+        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | \
+            libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        domain.attachDeviceFlags(xml, flags)
+        self._device_info.setdefault(instance['id'], {})[device_name] = \
+            device_info
+
+    def detach_volume(self, instance, connection_info, device_name):
+        domain = self._lookup(instance)
+        volume_driver = libvirt_volume.get_volume_driver(connection_info)
+        if domain is not None:
+            source = connection_info['data'].get('device_path')
+            for disk in self._disks(domain):
+                found = disk.find('source')
+                if found is not None and source in found.attrib.values():
+                    flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | \
+                        libvirt.VIR_DOMAIN_AFFECT_CONFIG
+                    domain.detachDeviceFlags(
+                        _element_xml(disk), flags)
+        volume_driver.disconnect(
+            connection_info,
+            self._device_info.get(instance['id'], {}).pop(device_name, None))
+
+    def _disks(self, domain):
+        from xml.etree import ElementTree as ET
+        root = ET.fromstring(domain.XMLDesc(0))
+        return root.findall('./devices/disk')
+
+    def _targets(self, domain):
+        return [disk.find('target') for disk in self._disks(domain)]
+
+    def get_power_state(self, instance):
+        domain = self._lookup(instance)
+        if domain is None:
+            return driver.POWER_NOSTATE
+        state = domain.state()[0]
+        if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED,
+                     libvirt.VIR_DOMAIN_PAUSED):
+            return driver.POWER_RUNNING
+        return driver.POWER_SHUTDOWN
+
+    def get_console_output(self, instance):
+        path = self.console_path(instance)
+        try:
+            with open(path, 'rb') as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - self.conf.libvirt.console_max_bytes))
+                return f.read()
+        except FileNotFoundError:
+            return b''
+
+    def list_instance_ids(self):
+        return [d.UUIDString() for d in self._connection().listAllDomains()
+                if d.name().startswith(config.DOMAIN_PREFIX)]
+
+
+def _disk_xml(disk, target):
+    from xml.etree import ElementTree as ET
+    devices = ET.Element('devices')
+    config._disk(devices, disk, target)
+    return ET.tostring(devices[0], encoding='unicode')
+
+
+def _element_xml(element):
+    from xml.etree import ElementTree as ET
+    return ET.tostring(element, encoding='unicode')

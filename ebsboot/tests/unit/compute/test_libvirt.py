@@ -1,0 +1,105 @@
+"""The libvirt driver against libvirt's own test hypervisor.
+
+``test:///default`` is libvirt's in-memory driver: real libvirt API and
+XML parsing, no QEMU. Booting real guests is the functional tests' job.
+"""
+
+import base64
+import os
+import uuid
+from xml.etree import ElementTree as ET
+
+from ebsboot.compute import driver as compute_driver
+from ebsboot.compute.drivers.libvirt import config
+from ebsboot.compute.drivers.libvirt import driver as libvirt_driver
+from ebsboot.conf import CONF
+from ebsboot.tests.unit import base
+
+
+class LibvirtDriverTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.config.config(connection_uri='test:///default',
+                           group='libvirt')
+        self.driver = libvirt_driver.LibvirtDriver(CONF)
+        self.driver.init_host('test-host')
+        self.root = os.path.join(self.state, 'root.qcow2')
+        with open(self.root, 'wb') as f:
+            f.write(b'\0' * 512)
+        self.instance = {'id': str(uuid.uuid4()),
+                         'ec2_id': 'i-0123456789abcdef0', 'vcpus': 1,
+                         'memory_mb': 128, 'project_id': 'alpha',
+                         'user_data': base64.b64encode(b'hi').decode()}
+        self.bdi = [{'device_name': '/dev/sda1', 'boot_index': 0,
+                     'volume_id': 'vol-uuid', 'virtual_name': None,
+                     'connection_info': {
+                         'driver_volume_type': 'local',
+                         'data': {'device_path': self.root,
+                                  'format': 'qcow2'}}},
+                    {'device_name': '/dev/sdc', 'boot_index': -1,
+                     'volume_id': None, 'virtual_name': 'ephemeral0',
+                     'connection_info': None}]
+
+    def _xml(self):
+        domain = self.driver._lookup(self.instance)
+        return ET.fromstring(domain.XMLDesc(0))
+
+    def test_spawn_boots_the_root_volume(self):
+        self.driver.spawn(self.instance, self.bdi)
+        self.assertEqual(compute_driver.POWER_RUNNING,
+                         self.driver.get_power_state(self.instance))
+        xml = self._xml()
+        self.assertEqual(config.domain_name(self.instance),
+                         xml.find('name').text)
+        disks = xml.findall('./devices/disk')
+        self.assertEqual(['vda', 'vdb', 'vdc'],
+                         [d.find('target').get('dev') for d in disks])
+        self.assertEqual(self.root, disks[0].find('source').get('file'))
+        self.assertEqual('qcow2', disks[0].find('driver').get('type'))
+        self.assertEqual('hd', xml.find('./os/boot').get('dev'))
+        self.assertIsNotNone(xml.find('./features/acpi'))
+        drive = disks[2].find('source').get('file')
+        self.assertTrue(drive.endswith('config-drive.iso'))
+        self.assertIsNotNone(disks[2].find('readonly'))
+        self.assertTrue(os.path.exists(drive))
+        # Idempotent: a second spawn of a running guest changes nothing.
+        self.driver.spawn(self.instance, self.bdi)
+
+    def test_power_off_destroy_and_files(self):
+        self.driver.spawn(self.instance, self.bdi)
+        console = self.driver.console_path(self.instance)
+        with open(console, 'ab') as f:
+            f.write(b'x' * 70000 + b'boot-count=1\n')
+        self.driver.power_off(self.instance, timeout=0)
+        self.assertEqual(compute_driver.POWER_SHUTDOWN,
+                         self.driver.get_power_state(self.instance))
+        self.driver.destroy(self.instance, self.bdi)
+        self.assertEqual(compute_driver.POWER_NOSTATE,
+                         self.driver.get_power_state(self.instance))
+        output = self.driver.get_console_output(self.instance)
+        self.assertEqual(CONF.libvirt.console_max_bytes, len(output))
+        self.assertTrue(output.endswith(b'boot-count=1\n'))
+        self.driver.destroy(self.instance, self.bdi, delete_files=True)
+        self.assertEqual(b'', self.driver.get_console_output(self.instance))
+        self.assertFalse(os.path.exists(os.path.join(
+            CONF.libvirt.instances_path, self.instance['id'])))
+
+    def test_rbd_is_a_network_disk(self):
+        xml = config.domain_xml(
+            self.instance,
+            [(libvirt_driver.libvirt_volume.RbdVolume().connect({
+                'driver_volume_type': 'rbd',
+                'data': {'name': 'volumes/volume-1', 'hosts': ['10.0.0.1'],
+                         'ports': ['6789'], 'auth_enabled': True,
+                         'auth_username': 'cinder',
+                         'secret_uuid': 'abc'}})[0], 'vol')],
+            'kvm', 'pc', '/tmp/console.log')
+        disk = ET.fromstring(xml).find('./devices/disk')
+        self.assertEqual('network', disk.get('type'))
+        self.assertEqual(('rbd', 'volumes/volume-1'),
+                         (disk.find('source').get('protocol'),
+                          disk.find('source').get('name')))
+        self.assertEqual('10.0.0.1', disk.find('./source/host').get('name'))
+        self.assertEqual('abc', disk.find('./auth/secret').get('uuid'))
+        self.assertEqual('kvm', ET.fromstring(xml).get('type'))
