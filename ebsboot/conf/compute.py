@@ -14,9 +14,10 @@ DEFAULT_INSTANCE_TYPES = [
 ]
 
 compute_opts = [
-    cfg.StrOpt('driver', default='fake',
+    cfg.StrOpt('driver', default='libvirt',
                help='Compute driver, a plugin of the '
-                    '``ebsboot.compute.drivers`` namespace.'),
+                    '``ebsboot.compute.drivers`` namespace: ``libvirt`` '
+                    '(QEMU/KVM guests) or ``fake`` (tests only).'),
     cfg.StrOpt('topic', default='ebsboot-compute',
                help='RPC topic of the compute service.'),
     cfg.ListOpt('instance_types', default=DEFAULT_INSTANCE_TYPES,

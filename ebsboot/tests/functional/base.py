@@ -53,24 +53,27 @@ class Cloud(fixtures.Fixture):
     """
 
     def __init__(self, services=('ebsboot-all-in-one',), extra_conf='',
-                 env=None):
+                 env=None, compute_driver='fake'):
         super().__init__()
         self.services = services
         self.extra_conf = extra_conf
         self.env = env or {}
+        self.compute_driver = compute_driver
         self.processes = []
 
     def _setUp(self):
         self.state = self.useFixture(fixtures.TempDir()).path
+        # QEMU runs as libvirt-qemu and must reach the volume files.
+        os.chmod(self.state, 0o755)
         self.port = free_port()
         self.endpoint = 'http://127.0.0.1:%d' % self.port
         self.conf = os.path.join(self.state, 'ebsboot.conf')
         with open(self.conf, 'w') as f:
             f.write('[DEFAULT]\nstate_path = %s\nlog_file = %s\n'
                     'sync_power_state_interval = 1\n'
-                    '[api]\nport = %d\n%s\n'
+                    '[api]\nport = %d\n[compute]\ndriver = %s\n%s\n'
                     % (self.state, os.path.join(self.state, 'ebsboot.log'),
-                       self.port, self.extra_conf))
+                       self.port, self.compute_driver, self.extra_conf))
         self.manage('db', 'sync')
         self.credentials = {}
         for project in ('alpha', 'beta'):
