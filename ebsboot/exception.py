@@ -150,6 +150,10 @@ class UnsafeBackingChain(VolumeDriverError):
     """A qcow2 file whose backing chain leaves the volume store."""
 
 
+class InvalidDiskImage(EbsbootException):
+    """A disk image file that cannot be imported as a snapshot."""
+
+
 # Instance errors
 InvalidInstanceIDMalformed = _error(
     'InvalidInstanceIDMalformed', code='InvalidInstanceID.Malformed',

@@ -1,4 +1,4 @@
-"""ebsboot-manage: database and credential administration.
+"""ebsboot-manage: database, credential and snapshot administration.
 
 ::
 
@@ -7,6 +7,8 @@
     ebsboot-manage --config-file F credentials create --project P [--format F]
     ebsboot-manage --config-file F credentials list [--project P] [--format F]
     ebsboot-manage --config-file F credentials delete ACCESS_KEY
+    ebsboot-manage --config-file F snapshot import FILE --project P
+        [--description D] [--format F]
 """
 
 import json
@@ -14,14 +16,19 @@ import os
 import secrets
 import string
 import sys
+import uuid
 
 from oslo_config import cfg
 
+from ebsboot.cloud import ec2ids
 from ebsboot import conf
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.db import migration
+from ebsboot import exception
+from ebsboot.volume import diskimage
+from ebsboot.volume import manager as volume_manager
 
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + '+/'
@@ -80,6 +87,92 @@ class CredentialCommands:
                      % CONF.category.access_key)
 
 
+class SnapshotCommands:
+
+    def import_image(self, path, project, description=None, fmt='table'):
+        """Import a raw or qcow2 disk image as a completed snapshot.
+
+        Runs on the volume host, with its configuration: the snapshot row
+        names ``CONF.host`` and the volume driver stores the data. The row
+        is ``pending`` while the driver copies the image, then
+        ``completed``; on failure it is ``error`` (with the reason as its
+        state message), the driver's copy is removed and the command exits
+        with a non-zero status.
+        """
+        if not project:
+            sys.exit('--project is required')
+        try:
+            image = diskimage.inspect(path, CONF.qcow2.qemu_img)
+        except exception.InvalidDiskImage as e:
+            sys.exit('Cannot import %s: %s' % (path, e))
+        size = diskimage.size_in_gib(image.virtual_size)
+        if size > CONF.volume.max_volume_size:
+            sys.exit('Cannot import %s: its %d GiB exceed [volume] '
+                     'max_volume_size (%d GiB)'
+                     % (image.path, size, CONF.volume.max_volume_size))
+        if description is None:
+            description = ('Imported from %s'
+                           % os.path.basename(image.path))[:255]
+        elif len(description) > 255:
+            sys.exit('The description is longer than 255 characters')
+        try:
+            driver = volume_manager.load_driver()
+            driver.do_setup()
+        except Exception as e:
+            sys.exit('Cannot set up the volume driver %s: %s'
+                     % (CONF.volume.driver, e))
+
+        ctxt = ebs_context.get_admin_context()
+        snapshot = db.snapshot_create(ctxt, {
+            'id': str(uuid.uuid4()),
+            'ec2_id': ec2ids.new_id('snap'),
+            'project_id': project,
+            'volume_id': None,
+            # What AWS shows as the volume of an imported snapshot.
+            'volume_ec2_id': 'vol-ffffffff',
+            'volume_size': size,
+            'status': 'pending',
+            'host': CONF.host,
+            'progress': 0,
+            'description': description,
+        })
+        fields = {field: getattr(snapshot, field)
+                  for field in volume_manager.SNAPSHOT_FIELDS}
+        try:
+            update = driver.import_snapshot(fields, image.path, image.format)
+            db.snapshot_update(ctxt, snapshot.id,
+                               dict(update or {}, status='completed',
+                                    progress=100),
+                               expected_status='pending')
+        except BaseException as e:
+            reason = str(e) or e.__class__.__name__
+            if isinstance(e, db.ConflictError):
+                reason = ('the snapshot changed state during the import '
+                          '(did the volume service restart?)')
+            self._failed(ctxt, driver, snapshot, fields, reason)
+            if not isinstance(e, Exception):
+                raise
+            sys.exit('Importing %s as snapshot %s failed: %s'
+                     % (image.path, snapshot.ec2_id, reason))
+        _print({'snapshot_id': snapshot.ec2_id}, fmt, ('snapshot_id',))
+
+    @staticmethod
+    def _failed(ctxt, driver, snapshot, fields, reason):
+        """Remove what the driver made and mark the snapshot failed."""
+        try:
+            driver.delete_snapshot(fields)
+        except Exception as e:
+            print('Could not remove the data of snapshot %s: %s'
+                  % (snapshot.ec2_id, e), file=sys.stderr)
+        try:
+            db.snapshot_update(ctxt, snapshot.id,
+                               {'status': 'error',
+                                'state_message': reason[:255]},
+                               expected_status='pending')
+        except db.ConflictError:
+            pass
+
+
 def _format_arg(parser):
     parser.add_argument('--format', choices=('table', 'json'),
                         default='table')
@@ -108,6 +201,23 @@ def add_command_parsers(subparsers):
     delete = cred_sub.add_parser('delete', help='Delete a key pair')
     delete.add_argument('access_key')
     delete.set_defaults(func=lambda: CredentialCommands().delete())
+
+    snap = subparsers.add_parser('snapshot', help='EBS snapshots')
+    snap_sub = snap.add_subparsers(dest='action')
+    snap_sub.required = True
+    imp = snap_sub.add_parser(
+        'import', help='Import a raw or qcow2 disk image as a completed '
+                       'snapshot of a project (run on the volume host)')
+    imp.add_argument('file', help='Disk image file (raw or qcow2)')
+    imp.add_argument('--project', required=True,
+                     help='Project that owns the snapshot')
+    imp.add_argument('--description',
+                     help='Snapshot description (default: "Imported from '
+                          '<file name>")')
+    _format_arg(imp)
+    imp.set_defaults(func=lambda: SnapshotCommands().import_image(
+        CONF.category.file, CONF.category.project,
+        CONF.category.description, CONF.category.format))
 
 
 category_opt = cfg.SubCommandOpt('category', title='Commands',

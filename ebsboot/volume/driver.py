@@ -5,8 +5,9 @@ machine and the database. Drivers see plain dicts, never database rows:
 
 ``volume``: ``{'id': uuid, 'size': GiB, 'provider_location': str|None,
 'snapshot_id': uuid|None}``
-``snapshot``: ``{'id': uuid, 'volume_id': uuid, 'volume_size': GiB,
-'provider_location': str|None}``
+``snapshot``: ``{'id': uuid, 'volume_id': uuid|None, 'volume_size': GiB,
+'provider_location': str|None}`` (``volume_id`` is None for a snapshot
+imported from a disk image file)
 
 Every method must be idempotent: after a crash the manager calls the same
 step again, and deleting what is already gone succeeds. Methods that create
@@ -50,6 +51,25 @@ class VolumeDriver(metaclass=abc.ABCMeta):
 
         The volume may be in use by a guest (a crash-consistent copy).
         """
+
+    def import_snapshot(self, snapshot, source_path, source_format):
+        """Make a snapshot holding the data of a disk image file.
+
+        Used by ``ebsboot-manage snapshot import`` on the volume host.
+        ``source_path`` is an absolute path and ``source_format`` is
+        ``'raw'`` or ``'qcow2'``, as ``ebsboot.volume.diskimage.inspect``
+        found them: the file is self-contained (no backing file, no
+        external data file). The snapshot has no volume
+        (``snapshot['volume_id']`` is None); ``snapshot['volume_size']``
+        is the image's virtual size rounded up to GiB, and volumes made
+        from the snapshot read the image's data followed by zeros.
+
+        The source file is only read. Like ``create_snapshot``, a failed
+        import leaves nothing behind, a repeated one returns what the
+        first made, and the result may be a dict of fields to store (for
+        example ``{'provider_location': ...}``).
+        """
+        raise NotImplementedError()
 
     @abc.abstractmethod
     def delete_snapshot(self, snapshot):

@@ -148,8 +148,14 @@ class VolumeManager:
             return
         if not self._claim(db.snapshot_update, snapshot):
             return
-        volume = db.volume_get(ctxt, snapshot.volume_id)
+        volume = (db.volume_get(ctxt, snapshot.volume_id)
+                  if snapshot.volume_id else None)
         try:
+            if snapshot.volume_id is None:
+                # ebsboot-manage snapshot import runs imports itself; one
+                # still pending here was interrupted.
+                raise exception.VolumeDriverError(
+                    'the import of the snapshot did not finish')
             if volume is None:
                 raise exception.VolumeDriverError(
                     'volume %s is gone' % snapshot.volume_ec2_id)

@@ -4,11 +4,13 @@ Volumes and snapshots are dict entries and every operation completes at
 once. Each volume has a ``data`` dict that tests may fill: a snapshot takes
 a copy of it, and a volume made from a snapshot starts with a copy of the
 snapshot's, so the layers above can check point-in-time semantics without
-qemu-img. ``calls`` records ``(method, id)`` pairs and ``fail_next`` makes
-the next call of a method raise.
+qemu-img. An imported snapshot's ``data`` is ``{'image': (path, format)}``
+(the file is not read). ``calls`` records ``(method, id)`` pairs and
+``fail_next`` makes the next call of a method raise.
 """
 
 import copy
+import os
 import threading
 
 from ebsboot import exception
@@ -91,6 +93,21 @@ class FakeDriver(driver.VolumeDriver):
                     'volume_id': volume['id'],
                     'volume_size': source['size'],
                     'data': copy.deepcopy(source['data']),
+                }
+        return {'provider_location': self._location('snapshot',
+                                                    snapshot['id'])}
+
+    def import_snapshot(self, snapshot, source_path, source_format):
+        with self._lock:
+            self._call('import_snapshot', snapshot['id'])
+            if snapshot['id'] not in self.snapshots:
+                if not os.path.exists(source_path):
+                    raise exception.VolumeDriverError(
+                        'image %s does not exist' % source_path)
+                self.snapshots[snapshot['id']] = {
+                    'volume_id': None,
+                    'volume_size': snapshot['volume_size'],
+                    'data': {'image': (source_path, source_format)},
                 }
         return {'provider_location': self._location('snapshot',
                                                     snapshot['id'])}

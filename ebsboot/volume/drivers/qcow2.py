@@ -61,16 +61,14 @@ from oslo_log import log as logging
 from oslo_utils import units
 
 from ebsboot import exception
+from ebsboot.volume import diskimage
 from ebsboot.volume import driver
 
 LOG = logging.getLogger(__name__)
 
 VERSION = '1.0.0'
 
-# Guards against crafted images when reading their headers, as Nova and
-# Cinder do for qemu-img info.
-QEMU_IMG_LIMITS = processutils.ProcessLimits(cpu_time=30,
-                                             address_space=1 * units.Gi)
+QEMU_IMG_LIMITS = diskimage.QEMU_IMG_LIMITS
 
 _SAFE_ID = re.compile(r'[0-9A-Za-z][0-9A-Za-z_-]*')
 _VOLUME = 'volume-%s'
@@ -418,6 +416,27 @@ class Qcow2Driver(driver.VolumeDriver):
                         self._release(child)
             raise
         LOG.info('Created snapshot file %s of %s', path, volume_path)
+        return {'provider_location': path}
+
+    def import_snapshot(self, snapshot, source_path, source_format):
+        path = self._snapshot_path(snapshot['id'])
+        if os.path.exists(path):
+            return {'provider_location': path}
+        # Check again what the caller checked: the file may have changed,
+        # and a backing file named in it would be copied in.
+        try:
+            image = diskimage.inspect(source_path, self.conf.qcow2.qemu_img)
+        except exception.InvalidDiskImage as e:
+            raise exception.VolumeDriverError(str(e))
+        if image.format != source_format:
+            raise exception.VolumeDriverError(
+                '%s has format %s, not %s' % (image.path, image.format,
+                                              source_format))
+        self._write_atomically(path, lambda tmp: self._qemu_img(
+            'convert', '-q', '-f', image.format, '-O', 'qcow2', image.path,
+            tmp))
+        LOG.info('Imported snapshot file %s from %s (%s)', path, image.path,
+                 image.format)
         return {'provider_location': path}
 
     def delete_snapshot(self, snapshot):

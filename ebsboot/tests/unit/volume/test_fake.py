@@ -1,5 +1,8 @@
 """Tests of the in-memory volume driver."""
 
+import os
+
+import fixtures
 from oslo_utils import uuidutils
 import testtools
 
@@ -88,6 +91,48 @@ class FakeDriverTestCase(testtools.TestCase):
         self.assertRaises(exception.VolumeDriverError,
                           self.driver.create_snapshot, _snapshot(volume),
                           volume)
+
+    def test_import_snapshot(self):
+        image = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                             'disk.raw')
+        with open(image, 'wb') as f:
+            f.write(b'boot')
+        snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
+                    'volume_size': 2, 'provider_location': None}
+        self.assertEqual(
+            {'provider_location': 'fake://snapshot/%s' % snapshot['id']},
+            self.driver.import_snapshot(snapshot, image, 'raw'))
+        self.assertEqual({'volume_id': None, 'volume_size': 2,
+                          'data': {'image': (image, 'raw')}},
+                         self.driver.snapshots[snapshot['id']])
+        # Repeated: the first import stays.
+        self.driver.import_snapshot(snapshot, '/nonexistent', 'qcow2')
+        self.assertEqual({'image': (image, 'raw')},
+                         self.driver.snapshots[snapshot['id']]['data'])
+        clone = _volume(size=2, snapshot=snapshot)
+        self.driver.create_volume_from_snapshot(clone, snapshot)
+        self.assertEqual({'image': (image, 'raw')},
+                         self.driver.volumes[clone['id']]['data'])
+        self.assertRaises(exception.VolumeDriverError,
+                          self.driver.create_volume_from_snapshot,
+                          _volume(size=1), snapshot)
+        self.driver.delete_snapshot(snapshot)
+        self.assertEqual({}, self.driver.snapshots)
+        self.assertEqual([('import_snapshot', snapshot['id'])] * 2,
+                         [c for c in self.driver.calls
+                          if c[0] == 'import_snapshot'])
+
+    def test_import_snapshot_failures(self):
+        snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
+                    'volume_size': 1, 'provider_location': None}
+        self.assertRaises(exception.VolumeDriverError,
+                          self.driver.import_snapshot, snapshot,
+                          '/nonexistent/disk.raw', 'raw')
+        self.driver.fail_next('import_snapshot')
+        self.assertRaises(exception.VolumeDriverError,
+                          self.driver.import_snapshot, snapshot, __file__,
+                          'raw')
+        self.assertEqual({}, self.driver.snapshots)
 
     def test_connection(self):
         volume = _volume()

@@ -78,3 +78,17 @@ class RecoveryTest(base.TestCase):
         snap = db.snapshot_get_by_ec2_id(self.ctxt, 'snap-x')
         self.assertEqual('error', snap.status)
         self.assertIn('vol-none', snap.state_message)
+
+    def test_interrupted_import_fails_at_start(self):
+        # ebsboot-manage snapshot import drives imports; one still pending
+        # when the volume service starts was interrupted.
+        values = dict(_snapshot('snap-imp', 'vol-ffffffff', 'pending',
+                                'test-host'), volume_id=None)
+        db.snapshot_create(self.ctxt, values)
+        self._manager().init_host()
+        snap = db.snapshot_get_by_ec2_id(self.ctxt, 'snap-imp')
+        self.assertEqual('error', snap.status)
+        self.assertIn('import of the snapshot did not finish',
+                      snap.state_message)
+        self.assertNotIn(('import_snapshot', 'snap-imp-uuid'),
+                         self.driver.calls)

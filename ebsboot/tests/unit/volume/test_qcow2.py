@@ -406,6 +406,131 @@ class Qcow2DriverTestCase(testtools.TestCase):
         qcow2.Qcow2Driver(self.conf).do_setup()
         self.assertEqual([], os.listdir(self.snapshots_dir))
 
+    # Imported snapshots ----------------------------------------------------
+
+    def _raw_image(self, size=3 * units.Mi):
+        """A sparse raw image: 0x5a in its first 64 KiB, 0xa5 at 2 MiB."""
+        path = os.path.join(self.root, 'image.raw')
+        with open(path, 'wb') as f:
+            f.truncate(size)
+            f.write(b'\x5a' * 65536)
+            f.seek(2 * units.Mi)
+            f.write(b'\xa5' * 65536)
+        return path
+
+    def _imported(self, source, source_format, size=1):
+        snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
+                    'volume_size': size, 'provider_location': None}
+        snapshot.update(self.driver.import_snapshot(snapshot, source,
+                                                    source_format))
+        return snapshot
+
+    def test_import_raw(self):
+        source = self._raw_image()
+        snapshot = self._imported(source, 'raw')
+        path = self._spath(snapshot)
+        self.assertEqual(path, snapshot['provider_location'])
+        info = _info(path)
+        self.assertEqual('qcow2', info['format'])
+        self.assertEqual(3 * units.Mi, info['virtual-size'])
+        self.assertNotIn('backing-filename', info)
+        self.assertData(path, '0x5a')
+        self.assertData(path, '0', '64k', '64k')
+        self.assertData(path, '0xa5', '2M', '64k')
+        self.assertIsNone(self._deps(snapshot))
+        self.assertNoLeftovers()
+
+        # A volume made from it reads the image, then zeros.
+        clone = self._volume(size=1, snapshot=snapshot)
+        self.assertEqual(units.Gi,
+                         _info(self._vpath(clone))['virtual-size'])
+        self.assertData(self._vpath(clone), '0x5a')
+        self.assertData(self._vpath(clone), '0xa5', '2M', '64k')
+        self.assertData(self._vpath(clone), '0', '3M', '64k')
+        self.assertEqual(['volume-%s' % clone['id']], self._deps(snapshot))
+        # The source is only read.
+        with open(source, 'rb') as f:
+            self.assertEqual(b'\x5a' * 16, f.read(16))
+
+    def test_import_qcow2(self):
+        source = os.path.join(self.root, 'image.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             source, '2G')
+        _write(source, '0x3c', '1G', '64k')
+        snapshot = self._imported(source, 'qcow2', size=2)
+        path = self._spath(snapshot)
+        info = _info(path)
+        self.assertEqual(2 * units.Gi, info['virtual-size'])
+        self.assertNotIn('backing-filename', info)
+        self.assertData(path, '0')
+        self.assertData(path, '0x3c', '1G', '64k')
+        self.assertLess(info['actual-size'], 4 * units.Mi)
+
+    def test_import_twice_keeps_the_first_copy(self):
+        source = self._raw_image()
+        snapshot = self._imported(source, 'raw')
+        inode = os.stat(self._spath(snapshot)).st_ino
+        os.unlink(source)
+        self.assertEqual(
+            {'provider_location': self._spath(snapshot)},
+            self.driver.import_snapshot(snapshot, source, 'raw'))
+        self.assertEqual(inode, os.stat(self._spath(snapshot)).st_ino)
+
+    def test_import_then_delete(self):
+        snapshot = self._imported(self._raw_image(), 'raw')
+        self.driver.delete_snapshot(snapshot)
+        self.assertEqual([], os.listdir(self.snapshots_dir))
+
+    def test_import_refuses_backing_file(self):
+        # What the caller checked may have changed since: the driver
+        # checks again before it copies anything.
+        source = self._evil_volume(self._outside_raw())
+        e = self.assertRaises(exception.VolumeDriverError,
+                              self._imported, self._vpath(source), 'qcow2')
+        self.assertIn('backing file', str(e))
+        self.assertEqual([], os.listdir(self.snapshots_dir))
+
+    def test_import_refuses_external_data_file(self):
+        source = os.path.join(self.root, 'image.qcow2')
+        processutils.execute(
+            'qemu-img', 'create', '-q', '-f', 'qcow2', '-o',
+            'data_file=%s' % self._outside_raw(), source, '1M')
+        e = self.assertRaises(exception.VolumeDriverError,
+                              self._imported, source, 'qcow2')
+        self.assertIn('data file', str(e))
+        self.assertEqual([], os.listdir(self.snapshots_dir))
+
+    def test_import_format_mismatch(self):
+        source = self._raw_image()
+        e = self.assertRaises(exception.VolumeDriverError,
+                              self._imported, source, 'qcow2')
+        self.assertIn('format raw, not qcow2', str(e))
+        self.assertEqual([], os.listdir(self.snapshots_dir))
+
+    def test_import_missing_source(self):
+        e = self.assertRaises(exception.VolumeDriverError, self._imported,
+                              os.path.join(self.root, 'nope.raw'), 'raw')
+        self.assertIn('No such file', str(e))
+        self.assertEqual([], os.listdir(self.snapshots_dir))
+
+    def test_import_failure_leaves_nothing(self):
+        source = self._raw_image()
+        real = self.driver._qemu_img
+
+        def convert_fails(*args, **kwargs):
+            if args[0] != 'convert':
+                return real(*args, **kwargs)
+            with open(args[-1], 'wb') as f:
+                f.write(b'half written')
+            raise exception.VolumeDriverError('qemu-img convert failed')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'ebsboot.volume.drivers.qcow2.Qcow2Driver._qemu_img',
+            lambda driver, *args, **kwargs: convert_fails(*args, **kwargs)))
+        self.assertRaises(exception.VolumeDriverError,
+                          self._imported, source, 'raw')
+        self.assertEqual([], os.listdir(self.snapshots_dir))
+
     # Backing chain validation ----------------------------------------------
 
     def _evil_volume(self, backing, backing_format='raw', volume=None):

@@ -1,0 +1,154 @@
+"""Real guests: the libvirt driver boots the demo guest from its EBS root.
+
+The demo guest (``tools/build-demo-guest``) counts its boots in a block of
+its root volume and prints ``boot-count=N`` on the serial console, so the
+console shows whether a boot saw the data of the previous ones. Guests run
+under QEMU's TCG emulation; the tests of this class run one after the
+other (see ``group_regex`` in .stestr.conf) with at most two guests.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import libvirt
+
+from ebsboot.tests.functional import base
+from ebsboot.tests.functional import test_instances
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+GUEST_DIR = os.environ.get('EBSBOOT_DEMO_GUEST_DIR',
+                           os.path.join(TOP, '.cache', 'demo-guest'))
+BOOT_TIMEOUT = 180
+
+
+def demo_guest():
+    """Path of the demo guest disk, built on first use."""
+    path = os.path.join(GUEST_DIR, 'demo-guest.raw')
+    if not os.path.exists(path):
+        subprocess.run([os.path.join(TOP, 'tools', 'build-demo-guest'),
+                        GUEST_DIR], check=True, capture_output=True)
+    return path
+
+
+class QemuGuestTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(base.Cloud(
+            compute_driver='libvirt',
+            extra_conf='[libvirt]\nvirt_type = qemu\nshutdown_timeout = 60\n'))
+        self.ec2 = self.cloud.client()
+        imported = json.loads(self.cloud.manage(
+            'snapshot', 'import', demo_guest(), '--project', 'alpha',
+            '--format', 'json'))
+        self.image_id = self.ec2.register_image(
+            Name='demo-guest', RootDeviceName='/dev/vda',
+            BlockDeviceMappings=[{'DeviceName': '/dev/vda', 'Ebs': {
+                'SnapshotId': imported['snapshot_id']}}])['ImageId']
+        self.addCleanup(self._destroy_leftover_domains)
+
+    def _destroy_leftover_domains(self):
+        """A failed test must not leave QEMU processes behind."""
+        conn = libvirt.open('qemu:///system')
+        try:
+            for domain in conn.listAllDomains():
+                if domain.name()[len('ebsboot-'):] in self._uuids():
+                    if domain.isActive():
+                        domain.destroy()
+                    domain.undefine()
+        finally:
+            conn.close()
+
+    def _uuids(self):
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.cloud.state,
+                                          'ebsboot.sqlite'))
+        try:
+            return {row[0] for row in db.execute('SELECT id FROM instances')}
+        finally:
+            db.close()
+
+    def wait_console(self, instance_id, text, timeout=BOOT_TIMEOUT):
+        return base.wait_for(
+            lambda: text in self.console(self.ec2, instance_id),
+            timeout=timeout, interval=1,
+            what='%r on the console of %s' % (text, instance_id))
+
+    def run_one(self, image_id=None, **kwargs):
+        return self.ec2.run_instances(
+            ImageId=image_id or self.image_id, MinCount=1, MaxCount=1,
+            InstanceType='t2.nano', **kwargs)['Instances'][0]['InstanceId']
+
+    def test_data_survives_stop_start_and_create_image(self):
+        ec2 = self.ec2
+        started = time.monotonic()
+        instance_id = self.run_one()
+        self.wait_state(ec2, instance_id, 'running', timeout=60)
+        self.wait_console(instance_id, 'boot-count=1')
+        self.wait_console(instance_id, 'demo guest ready')
+        first_boot = time.monotonic() - started
+
+        ec2.stop_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'stopped', timeout=90)
+        # The console of a stopped instance is still there.
+        self.assertIn('boot-count=1', self.console(ec2, instance_id))
+        ec2.start_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'running', timeout=60)
+        self.wait_console(instance_id, 'boot-count=2')
+        self.wait_console(instance_id, 'demo guest ready')
+
+        image_id = ec2.create_image(InstanceId=instance_id,
+                                    Name='demo-after-two-boots')['ImageId']
+        base.wait_for(lambda: ec2.describe_images(ImageIds=[image_id])[
+            'Images'][0]['State'] == 'available', timeout=180,
+            interval=1, what='image available')
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated', timeout=90)
+
+        child = self.run_one(image_id)
+        self.wait_console(child, 'boot-count=3')
+        ec2.terminate_instances(InstanceIds=[child])
+        self.wait_state(ec2, child, 'terminated', timeout=90)
+        base.wait_for(lambda: not ec2.describe_volumes()['Volumes'],
+                      timeout=60, what='root volumes deleted')
+        self.assertLess(first_boot, BOOT_TIMEOUT)
+
+    def test_guest_poweroff_follows_shutdown_behaviour(self):
+        ec2 = self.ec2
+        gone = self.run_one(UserData='poweroff',
+                            InstanceInitiatedShutdownBehavior='terminate')
+        kept = self.run_one(UserData='poweroff',
+                            InstanceInitiatedShutdownBehavior='stop')
+        self.wait_console(gone, 'user-data: poweroff')
+        terminated = self.wait_state(ec2, gone, 'terminated',
+                                     timeout=BOOT_TIMEOUT)
+        self.assertEqual('Client.InstanceInitiatedShutdown',
+                         terminated['StateReason']['Code'])
+        stopped = self.wait_state(ec2, kept, 'stopped',
+                                  timeout=BOOT_TIMEOUT)
+        self.assertEqual('Client.InstanceInitiatedShutdown',
+                         stopped['StateReason']['Code'])
+        volumes = ec2.describe_volumes()['Volumes']
+        self.assertEqual({kept}, {a['InstanceId'] for v in volumes
+                                  for a in v['Attachments']})
+        ec2.start_instances(InstanceIds=[kept])
+        self.wait_console(kept, 'boot-count=2')
+        self.wait_state(ec2, kept, 'stopped', timeout=BOOT_TIMEOUT)
+        ec2.terminate_instances(InstanceIds=[kept])
+        self.wait_state(ec2, kept, 'terminated', timeout=90)
+
+    def test_terminate_deletes_volumes_after_the_guest_is_gone(self):
+        ec2 = self.ec2
+        instance_id = self.run_one()
+        self.wait_console(instance_id, 'demo guest ready')
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated', timeout=120)
+        base.wait_for(lambda: not ec2.describe_volumes()['Volumes'],
+                      timeout=60, what='root volume deleted')
+        log = self.cloud.log(tail=None)
+        destroyed = log.index('Guest %s destroyed' % instance_id)
+        deleted = log.index('Deleted volume', destroyed)
+        self.assertLess(destroyed, deleted)

@@ -1,0 +1,204 @@
+"""Tests of ebsboot-manage snapshot import."""
+
+import argparse
+import io
+import json
+import os
+import shutil
+
+import fixtures
+from oslo_concurrency import processutils
+from oslo_utils import units
+import testtools
+
+from ebsboot.cmd import manage
+from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
+from ebsboot.db import api as db
+from ebsboot.tests.unit import base
+from ebsboot.volume.drivers import fake as fake_volume
+
+HAVE_QEMU_IMG = bool(shutil.which('qemu-img'))
+
+
+class ParserTestCase(testtools.TestCase):
+
+    def test_snapshot_import_arguments(self):
+        parser = argparse.ArgumentParser()
+        manage.add_command_parsers(parser.add_subparsers(dest='category'))
+        args = parser.parse_args(['snapshot', 'import', 'disk.raw',
+                                  '--project', 'alpha', '--format', 'json'])
+        self.assertEqual(('disk.raw', 'alpha', None, 'json'),
+                         (args.file, args.project, args.description,
+                          args.format))
+        self.assertTrue(callable(args.func))
+        args = parser.parse_args(['snapshot', 'import', 'disk.raw',
+                                  '--project', 'beta', '--description', 'd'])
+        self.assertEqual(('d', 'table'), (args.description, args.format))
+        with fixtures.MonkeyPatch('sys.stderr', io.StringIO()):
+            self.assertRaises(SystemExit, parser.parse_args,
+                              ['snapshot', 'import', 'disk.raw'])
+
+
+@testtools.skipUnless(HAVE_QEMU_IMG, 'qemu-img is not installed')
+class SnapshotImportTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ctxt = ebs_context.get_admin_context()
+        self.driver = fake_volume.FakeDriver(CONF)
+        self.useFixture(fixtures.MonkeyPatch(
+            'ebsboot.volume.manager.load_driver', lambda: self.driver))
+        self.stdout = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
+
+    def _image(self, size=units.Mi, fmt='raw', name=None):
+        path = os.path.join(self.state, name or 'disk.' + fmt)
+        processutils.execute('qemu-img', 'create', '-q', '-f', fmt, path,
+                             str(size))
+        return path
+
+    def _import(self, path, project='alpha', description=None,
+                fmt='json'):
+        manage.SnapshotCommands().import_image(path, project, description,
+                                               fmt)
+
+    def _rows(self):
+        return db.snapshot_list(self.ctxt)
+
+    def test_import_raw(self):
+        path = self._image(size=units.Gi + units.Mi)
+        self._import(path)
+        [row] = self._rows()
+        self.assertEqual({'snapshot_id': row.ec2_id},
+                         json.loads(self.stdout.getvalue()))
+        self.assertRegex(row.ec2_id, r'^snap-[0-9a-f]{17}$')
+        self.assertEqual(
+            ('alpha', None, 'vol-ffffffff', 2, 'completed', 100,
+             'test-host', 'Imported from disk.raw',
+             'fake://snapshot/%s' % row.id),
+            (row.project_id, row.volume_id, row.volume_ec2_id,
+             row.volume_size, row.status, row.progress, row.host,
+             row.description, row.provider_location))
+        self.assertEqual({'image': (path, 'raw')},
+                         self.driver.snapshots[row.id]['data'])
+        self.assertEqual([('import_snapshot', row.id)], self.driver.calls)
+
+    def test_import_qcow2_with_description_as_table(self):
+        path = self._image(size=64 * units.Mi, fmt='qcow2')
+        self._import(path, project='beta', description='demo guest',
+                     fmt='table')
+        [row] = self._rows()
+        self.assertEqual(['snapshot_id', row.ec2_id],
+                         self.stdout.getvalue().split())
+        self.assertEqual(('beta', 1, 'demo guest', 'completed'),
+                         (row.project_id, row.volume_size, row.description,
+                          row.status))
+        self.assertEqual({'image': (path, 'qcow2')},
+                         self.driver.snapshots[row.id]['data'])
+
+    def test_relative_path(self):
+        self._image(name='rel.raw')
+        self.useFixture(fixtures.MonkeyPatch('os.getcwd',
+                                             lambda: self.state))
+        self._import('rel.raw')
+        [row] = self._rows()
+        self.assertEqual(
+            {'image': (os.path.join(self.state, 'rel.raw'), 'raw')},
+            self.driver.snapshots[row.id]['data'])
+
+    def assertRefused(self, message, *args, **kwargs):
+        e = self.assertRaises(SystemExit, self._import, *args, **kwargs)
+        self.assertIn(message, str(e.code))
+        self.assertEqual([], self._rows())
+        self.assertEqual([], self.driver.calls)
+
+    def test_refuses_other_formats(self):
+        self.assertRefused('has format vmdk',
+                           self._image(fmt='vmdk'))
+
+    def test_refuses_backing_file(self):
+        base = self._image(name='base.raw')
+        overlay = os.path.join(self.state, 'overlay.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             '-b', base, '-F', 'raw', overlay)
+        self.assertRefused('has a backing file', overlay)
+
+    def test_refuses_missing_file(self):
+        self.assertRefused('No such file',
+                           os.path.join(self.state, 'nope.raw'))
+
+    def test_refuses_too_large(self):
+        self.config.config(max_volume_size=1, group='volume')
+        self.assertRefused('max_volume_size',
+                           self._image(size=units.Gi + 1))
+
+    def test_refuses_long_description(self):
+        self.assertRefused('longer than 255', self._image(),
+                           description='x' * 256)
+
+    def test_long_default_description_is_cut(self):
+        self._import(self._image(name='d' * 250 + '.raw'))
+        [row] = self._rows()
+        self.assertEqual(255, len(row.description))
+
+    def test_driver_failure(self):
+        self.driver.fail_next('import_snapshot')
+        e = self.assertRaises(SystemExit, self._import, self._image())
+        [row] = self._rows()
+        self.assertIn('Importing', str(e.code))
+        self.assertIn(row.ec2_id, str(e.code))
+        self.assertIn('injected failure of import_snapshot', str(e.code))
+        self.assertEqual(('error', 'injected failure of import_snapshot'),
+                         (row.status, row.state_message))
+        self.assertEqual([('import_snapshot', row.id),
+                          ('delete_snapshot', row.id)], self.driver.calls)
+        self.assertEqual('', self.stdout.getvalue())
+
+    def test_failed_cleanup_is_reported(self):
+        self.driver.fail_next('import_snapshot')
+        self.driver.fail_next('delete_snapshot')
+        stderr = self.useFixture(fixtures.StringStream('stderr')).stream
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
+        self.assertRaises(SystemExit, self._import, self._image())
+        [row] = self._rows()
+        self.assertEqual('error', row.status)
+        stderr.seek(0)
+        self.assertIn('Could not remove the data of snapshot %s'
+                      % row.ec2_id, stderr.read())
+
+    def test_interrupted(self):
+        self.driver.fail_next('import_snapshot', KeyboardInterrupt())
+        self.assertRaises(KeyboardInterrupt, self._import, self._image())
+        [row] = self._rows()
+        self.assertEqual(('error', 'KeyboardInterrupt'),
+                         (row.status, row.state_message))
+        self.assertEqual({}, self.driver.snapshots)
+
+    def test_snapshot_failed_by_volume_service_meanwhile(self):
+        real = self.driver.import_snapshot
+
+        def import_while_service_restarts(snapshot, *args):
+            result = real(snapshot, *args)
+            db.snapshot_update(self.ctxt, snapshot['id'],
+                               {'status': 'error',
+                                'state_message': 'did not finish'})
+            return result
+
+        self.driver.import_snapshot = import_while_service_restarts
+        e = self.assertRaises(SystemExit, self._import, self._image())
+        self.assertIn('changed state during the import', str(e.code))
+        [row] = self._rows()
+        self.assertEqual(('error', 'did not finish'),
+                         (row.status, row.state_message))
+        self.assertEqual({}, self.driver.snapshots)
+
+    def test_driver_setup_failure_writes_nothing(self):
+        def broken():
+            raise RuntimeError('no such driver')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'ebsboot.volume.manager.load_driver', broken))
+        e = self.assertRaises(SystemExit, self._import, self._image())
+        self.assertIn('no such driver', str(e.code))
+        self.assertEqual([], self._rows())

@@ -1,0 +1,111 @@
+"""Tests of the checks on disk image files imported as snapshots."""
+
+import os
+import shutil
+
+import fixtures
+from oslo_concurrency import processutils
+from oslo_utils import units
+import testtools
+
+from ebsboot import exception
+from ebsboot.volume import diskimage
+
+HAVE_QEMU_IMG = bool(shutil.which('qemu-img'))
+
+
+class SizeTestCase(testtools.TestCase):
+
+    def test_size_in_gib(self):
+        self.assertEqual(1, diskimage.size_in_gib(1))
+        self.assertEqual(1, diskimage.size_in_gib(64 * units.Mi))
+        self.assertEqual(1, diskimage.size_in_gib(units.Gi))
+        self.assertEqual(2, diskimage.size_in_gib(units.Gi + 1))
+        self.assertEqual(8, diskimage.size_in_gib(8 * units.Gi))
+
+
+@testtools.skipUnless(HAVE_QEMU_IMG, 'qemu-img is not installed')
+class InspectTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+
+    def _create(self, name, fmt, size='1M', *options):
+        path = os.path.join(self.root, name)
+        processutils.execute('qemu-img', 'create', '-q', '-f', fmt,
+                             *options, path, size)
+        return path
+
+    def assertRefused(self, path, reason):
+        e = self.assertRaises(exception.InvalidDiskImage,
+                              diskimage.inspect, path)
+        self.assertIn(reason, str(e))
+
+    def test_raw(self):
+        path = self._create('disk.raw', 'raw', '3M')
+        self.assertEqual(diskimage.DiskImage(path, 'raw', 3 * units.Mi),
+                         diskimage.inspect(path))
+
+    def test_qcow2(self):
+        path = self._create('disk.qcow2', 'qcow2', '5G')
+        self.assertEqual(diskimage.DiskImage(path, 'qcow2', 5 * units.Gi),
+                         diskimage.inspect(path))
+
+    def test_relative_path_is_made_absolute(self):
+        self._create('nbd:localhost:10809', 'raw')
+        self.useFixture(fixtures.MonkeyPatch('os.getcwd',
+                                             lambda: self.root))
+        image = diskimage.inspect('nbd:localhost:10809')
+        self.assertEqual(os.path.join(self.root, 'nbd:localhost:10809'),
+                         image.path)
+        self.assertEqual('raw', image.format)
+
+    def test_other_formats(self):
+        for fmt in ('vmdk', 'vdi', 'vpc'):
+            self.assertRefused(self._create('disk.' + fmt, fmt),
+                               'has format %s' % fmt)
+
+    def test_backing_file(self):
+        base = self._create('base.raw', 'raw')
+        path = self._create('overlay.qcow2', 'qcow2', '1M', '-b', base,
+                            '-F', 'raw')
+        self.assertRefused(path, 'has a backing file (%s)' % base)
+
+    def test_missing_backing_file(self):
+        base = self._create('base.qcow2', 'qcow2')
+        path = self._create('overlay.qcow2', 'qcow2', '1M', '-b', base,
+                            '-F', 'qcow2')
+        os.unlink(base)
+        self.assertRefused(path, base)
+
+    def test_external_data_file(self):
+        data = os.path.join(self.root, 'data.raw')
+        path = self._create('disk.qcow2', 'qcow2', '1M', '-o',
+                            'data_file=%s' % data)
+        self.assertRefused(path, 'external data file (%s)' % data)
+
+    def test_encrypted(self):
+        path = self._create(
+            'secret.qcow2', 'qcow2', '1M', '--object',
+            'secret,id=sec0,data=123456', '-o',
+            'encrypt.format=luks,encrypt.key-secret=sec0')
+        self.assertRefused(path, 'encrypted')
+
+    def test_missing_file(self):
+        self.assertRefused(os.path.join(self.root, 'nope.raw'),
+                           'No such file')
+
+    def test_directory(self):
+        self.assertRefused(self.root, 'not a file or a block device')
+
+    def test_empty_file(self):
+        path = os.path.join(self.root, 'empty.raw')
+        open(path, 'wb').close()
+        self.assertRefused(path, 'is empty')
+
+    def test_qemu_img_missing(self):
+        path = self._create('disk.raw', 'raw')
+        e = self.assertRaises(exception.InvalidDiskImage, diskimage.inspect,
+                              path, '/nonexistent/qemu-img')
+        self.assertIn('/nonexistent/qemu-img', str(e))

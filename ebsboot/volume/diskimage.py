@@ -1,0 +1,93 @@
+"""Disk image files that operators import as snapshots.
+
+``inspect`` runs ``qemu-img info`` on a file and accepts it only if it is a
+self-contained raw or qcow2 image: a qcow2 file may name any host file as
+its backing file or external data file, and importing it would copy that
+file into a snapshot a guest can read.
+"""
+
+import collections
+import json
+import os
+import stat
+
+from oslo_concurrency import processutils
+from oslo_utils import units
+
+from ebsboot import exception
+
+#: Formats an image may have to be imported.
+IMPORT_FORMATS = ('raw', 'qcow2')
+
+# Guards against crafted images when reading their headers, as Nova and
+# Cinder do for qemu-img info.
+QEMU_IMG_LIMITS = processutils.ProcessLimits(cpu_time=30,
+                                             address_space=1 * units.Gi)
+
+DiskImage = collections.namedtuple('DiskImage',
+                                   ('path', 'format', 'virtual_size'))
+
+
+def size_in_gib(size):
+    """A size in bytes rounded up to whole GiB, at least 1."""
+    return max(1, -(-size // units.Gi))
+
+
+def inspect(path, qemu_img='qemu-img'):
+    """Return the ``DiskImage`` of a file fit for import.
+
+    ``path`` is made absolute (qemu-img would take ``nbd:...`` and the like
+    for a protocol). Raise ``InvalidDiskImage`` if the file is missing or
+    unreadable, has a format other than raw or qcow2, or is a qcow2 image
+    with a backing file, an external data file, encryption or the corrupt
+    flag.
+    """
+    path = os.path.abspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        raise exception.InvalidDiskImage('%s: %s' % (path, e.strerror))
+    if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
+        raise exception.InvalidDiskImage(
+            '%s is not a file or a block device' % path)
+    try:
+        out, _err = processutils.execute(qemu_img, 'info', '--output=json',
+                                         path, prlimit=QEMU_IMG_LIMITS)
+    except processutils.ProcessExecutionError as e:
+        raise exception.InvalidDiskImage(
+            'qemu-img info %s failed: %s' % (
+                path, (e.stderr or e.stdout or '').strip()))
+    except OSError as e:
+        raise exception.InvalidDiskImage('cannot run %s: %s' % (qemu_img, e))
+    try:
+        info = json.loads(out)
+    except ValueError:
+        raise exception.InvalidDiskImage(
+            'qemu-img info gave no JSON for %s' % path)
+    if not isinstance(info, dict):
+        raise exception.InvalidDiskImage(
+            'qemu-img info gave no JSON object for %s' % path)
+    fmt = info.get('format')
+    if fmt not in IMPORT_FORMATS:
+        raise exception.InvalidDiskImage(
+            '%s has format %s; only %s images can be imported' % (
+                path, fmt, ' and '.join(IMPORT_FORMATS)))
+    if info.get('backing-filename'):
+        raise exception.InvalidDiskImage(
+            '%s has a backing file (%s); flatten it first with qemu-img '
+            'convert' % (path, info['backing-filename']))
+    specific = info.get('format-specific', {}).get('data', {})
+    if specific.get('data-file'):
+        raise exception.InvalidDiskImage(
+            '%s has an external data file (%s)'
+            % (path, specific['data-file']))
+    if info.get('encrypted'):
+        raise exception.InvalidDiskImage('%s is encrypted' % path)
+    if specific.get('corrupt'):
+        raise exception.InvalidDiskImage('%s is marked corrupt' % path)
+    size = info.get('virtual-size')
+    if not isinstance(size, int) or size < 0:
+        raise exception.InvalidDiskImage('%s has no virtual size' % path)
+    if size == 0:
+        raise exception.InvalidDiskImage('%s is empty' % path)
+    return DiskImage(path, fmt, size)
