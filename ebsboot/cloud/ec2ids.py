@@ -23,3 +23,33 @@ def check(kind, value):
     if not is_valid(kind, value):
         raise exception.MALFORMED[kind](id=value)
     return value
+
+
+def lookup(context, kind, getter, ec2_id):
+    """The row of ``ec2_id`` via ``getter(context, ec2_id)``.
+
+    A malformed id is ``<Kind>ID.Malformed``, an unknown one (or another
+    project's) ``<Kind>.NotFound``.
+    """
+    check(kind, ec2_id)
+    row = getter(context, ec2_id)
+    if row is None:
+        raise exception.NOT_FOUND[kind](id=ec2_id)
+    return row
+
+
+def lookup_all(context, kind, getter, ec2_ids):
+    """All rows, or exactly the named ones (NotFound if one is missing).
+
+    As in EC2, one bad id fails the whole request.
+    """
+    if not ec2_ids:
+        return getter(context)
+    for ec2_id in ec2_ids:
+        check(kind, ec2_id)
+    rows = getter(context, ec2_ids=list(set(ec2_ids)))
+    found = {row.ec2_id for row in rows}
+    missing = [ec2_id for ec2_id in ec2_ids if ec2_id not in found]
+    if missing:
+        raise exception.NOT_FOUND[kind](id=missing[0])
+    return rows

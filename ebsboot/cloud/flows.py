@@ -339,15 +339,39 @@ tasks.register(tasks.Flow(tasks.TERMINATE_FLOW, {
 # CreateImage --------------------------------------------------------------
 
 def image_stop(admin, instance, data):
-    if data.get('reboot') and instance.state == 'running' and \
-            not data.get('stopped'):
-        api = compute_rpcapi.ComputeAPI()
+    """Stop the guest (NoReboot false) or pause it (NoReboot true).
+
+    Either way the volumes hold a consistent state while they are copied:
+    cleanly shut down, or frozen with every write flushed.
+    """
+    if instance.state != 'running':
+        return 'image_snapshot', {}
+    api = compute_rpcapi.ComputeAPI()
+    if data.get('reboot') and not data.get('stopped'):
         api.power_off(admin, instance.host, instance_dict(instance), None)
         api.destroy(admin, instance.host, instance_dict(instance),
-                    block_device_info(instance))
+                    block_device_info(instance), delete_files=False)
         disconnect_volumes(instance)
         data['stopped'] = True
+    elif not data.get('reboot'):
+        api.pause(admin, instance.host, instance_dict(instance))
+        data['paused'] = True
     return 'image_snapshot', {}
+
+
+def _resume_guest(admin, instance, data):
+    """Undo image_stop: unpause, or boot again; None once done."""
+    if data.get('paused'):
+        compute_rpcapi.ComputeAPI().unpause(admin, instance.host,
+                                            instance_dict(instance))
+        data['paused'] = False
+    if data.get('stopped'):
+        connect_volumes(instance)
+        placed = spawn(instance)
+        if placed:
+            return placed
+        data['stopped'] = False
+    return None
 
 
 def image_snapshot(admin, instance, data):
@@ -380,12 +404,9 @@ def image_wait(admin, instance, data):
 
 
 def image_restart(admin, instance, data):
-    if data.get('stopped'):
-        connect_volumes(instance)
-        placed = spawn(instance)
-        if placed:
-            return 'image_restart', placed
-        data['stopped'] = False
+    placed = _resume_guest(admin, instance, data)
+    if placed:
+        return 'image_restart', placed
     return 'image_done', {}
 
 
@@ -400,12 +421,9 @@ def image_rollback(admin, instance, data):
     code, message = data.get('failure') or ('Server.InternalError',
                                             'Image creation failed.')
     fail_image(data, code, message)
-    if data.get('stopped'):
-        connect_volumes(instance)
-        placed = spawn(instance)
-        if placed:
-            return 'image_rollback', placed
-        data['stopped'] = False
+    placed = _resume_guest(admin, instance, data)
+    if placed:
+        return 'image_rollback', placed
     return None, {}
 
 

@@ -34,25 +34,11 @@ MAX_USER_DATA = 16 * 1024
 
 
 def get_instance(context, ec2_id):
-    ec2ids.check('i', ec2_id)
-    instance = db.instance_get_by_ec2_id(context, ec2_id)
-    if instance is None:
-        raise exception.InvalidInstanceIDNotFound(id=ec2_id)
-    return instance
+    return ec2ids.lookup(context, 'i', db.instance_get_by_ec2_id, ec2_id)
 
 
 def list_instances(context, ec2_ids=None):
-    """All instances, or exactly the named ones (one unknown: NotFound)."""
-    if not ec2_ids:
-        return db.instance_list(context)
-    for ec2_id in ec2_ids:
-        ec2ids.check('i', ec2_id)
-    rows = db.instance_list(context, ec2_ids=list(set(ec2_ids)))
-    found = {row.ec2_id for row in rows}
-    missing = [ec2_id for ec2_id in ec2_ids if ec2_id not in found]
-    if missing:
-        raise exception.InvalidInstanceIDNotFound(id=missing[0])
-    return rows
+    return ec2ids.lookup_all(context, 'i', db.instance_list, ec2_ids)
 
 
 def _ordered(rows, ec2_ids):

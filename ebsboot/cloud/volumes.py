@@ -23,41 +23,20 @@ MIN_SIZE = {'standard': 1, 'gp2': 1, 'gp3': 1, 'io1': 4, 'io2': 4,
 
 
 def get_volume(context, ec2_id):
-    ec2ids.check('vol', ec2_id)
-    volume = db.volume_get_by_ec2_id(context, ec2_id)
-    if volume is None:
-        raise exception.InvalidVolumeNotFound(id=ec2_id)
-    return volume
+    return ec2ids.lookup(context, 'vol', db.volume_get_by_ec2_id, ec2_id)
 
 
 def get_snapshot(context, ec2_id):
-    ec2ids.check('snap', ec2_id)
-    snapshot = db.snapshot_get_by_ec2_id(context, ec2_id)
-    if snapshot is None:
-        raise exception.InvalidSnapshotNotFound(id=ec2_id)
-    return snapshot
-
-
-def _list(context, kind, getter, ec2_ids):
-    """All rows, or exactly the named ones (NotFound if one is missing)."""
-    if not ec2_ids:
-        return getter(context)
-    for ec2_id in ec2_ids:
-        ec2ids.check(kind, ec2_id)
-    rows = getter(context, ec2_ids=list(set(ec2_ids)))
-    found = {row.ec2_id for row in rows}
-    missing = [ec2_id for ec2_id in ec2_ids if ec2_id not in found]
-    if missing:
-        raise exception.NOT_FOUND[kind](id=missing[0])
-    return rows
+    return ec2ids.lookup(context, 'snap', db.snapshot_get_by_ec2_id,
+                         ec2_id)
 
 
 def list_volumes(context, ec2_ids=None):
-    return _list(context, 'vol', db.volume_list, ec2_ids)
+    return ec2ids.lookup_all(context, 'vol', db.volume_list, ec2_ids)
 
 
 def list_snapshots(context, ec2_ids=None):
-    return _list(context, 'snap', db.snapshot_list, ec2_ids)
+    return ec2ids.lookup_all(context, 'snap', db.snapshot_list, ec2_ids)
 
 
 def check_zone(zone):

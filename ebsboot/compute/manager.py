@@ -60,6 +60,12 @@ class ComputeManager:
         self.driver.destroy(instance, block_device_info,
                             delete_files=delete_files)
 
+    def pause(self, context, instance):
+        self.driver.pause(instance)
+
+    def unpause(self, context, instance):
+        self.driver.unpause(instance)
+
     def attach_volume(self, context, instance, connection_info,
                       device_name):
         self.driver.attach_volume(instance, connection_info, device_name)

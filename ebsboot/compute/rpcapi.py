@@ -2,8 +2,8 @@
 
 API version history:
 
-* 1.0 - spawn, power_off, destroy, attach_volume, detach_volume,
-  get_power_state, get_console_output
+* 1.0 - spawn, power_off, destroy, pause, unpause, attach_volume,
+  detach_volume, get_power_state, get_console_output
 """
 
 import oslo_messaging as messaging
@@ -46,6 +46,14 @@ class ComputeAPI:
         self._prepare(host, _RPC_MARGIN * 5).call(
             context, 'destroy', instance=instance,
             block_device_info=block_device_info, delete_files=delete_files)
+
+    def pause(self, context, host, instance):
+        self._prepare(host, _RPC_MARGIN).call(context, 'pause',
+                                              instance=instance)
+
+    def unpause(self, context, host, instance):
+        self._prepare(host, _RPC_MARGIN).call(context, 'unpause',
+                                              instance=instance)
 
     def attach_volume(self, context, host, instance, connection_info,
                       device_name):

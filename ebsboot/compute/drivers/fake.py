@@ -68,6 +68,14 @@ class FakeDriver(driver.ComputeDriver):
             if delete_files:
                 self.consoles.pop(instance['id'], None)
 
+    def pause(self, instance):
+        with self._lock:
+            self.calls.append(('pause', instance['id']))
+
+    def unpause(self, instance):
+        with self._lock:
+            self.calls.append(('unpause', instance['id']))
+
     def attach_volume(self, instance, connection_info, device_name):
         with self._lock:
             guest = self.guests[instance['id']]

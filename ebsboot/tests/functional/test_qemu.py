@@ -140,6 +140,26 @@ class QemuGuestTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
         ec2.terminate_instances(InstanceIds=[kept])
         self.wait_state(ec2, kept, 'terminated', timeout=90)
 
+    def test_create_image_without_reboot(self):
+        ec2 = self.ec2
+        instance_id = self.run_one()
+        self.wait_console(instance_id, 'demo guest ready')
+        image_id = ec2.create_image(InstanceId=instance_id, NoReboot=True,
+                                    Name='demo-no-reboot')['ImageId']
+        base.wait_for(lambda: ec2.describe_images(ImageIds=[image_id])[
+            'Images'][0]['State'] == 'available', timeout=120, interval=1,
+            what='image available')
+        # The guest was paused for the copy, never rebooted.
+        self.wait_state(ec2, instance_id, 'running')
+        console = self.console(ec2, instance_id)
+        self.assertNotIn('boot-count=2', console)
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated', timeout=90)
+        child = self.run_one(image_id)
+        self.wait_console(child, 'boot-count=2')
+        ec2.terminate_instances(InstanceIds=[child])
+        self.wait_state(ec2, child, 'terminated', timeout=90)
+
     def test_terminate_deletes_volumes_after_the_guest_is_gone(self):
         ec2 = self.ec2
         instance_id = self.run_one()

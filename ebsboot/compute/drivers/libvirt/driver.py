@@ -246,6 +246,20 @@ class LibvirtDriver(driver.ComputeDriver):
                 pass
         LOG.info('Guest %s destroyed', instance['ec2_id'])
 
+    def pause(self, instance):
+        # QEMU drains and flushes every disk (qcow2 metadata included)
+        # when it stops the vCPUs, so the files are consistent on disk.
+        domain = self._lookup(instance)
+        if domain is not None and domain.state()[0] == \
+                libvirt.VIR_DOMAIN_RUNNING:
+            domain.suspend()
+
+    def unpause(self, instance):
+        domain = self._lookup(instance)
+        if domain is not None and domain.state()[0] == \
+                libvirt.VIR_DOMAIN_PAUSED:
+            domain.resume()
+
     def attach_volume(self, instance, connection_info, device_name):
         domain = self._lookup(instance)
         volume_driver = libvirt_volume.get_volume_driver(connection_info)
