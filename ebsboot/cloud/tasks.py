@@ -184,7 +184,13 @@ class TaskRunner:
         return True
 
     def _every(self, interval, job):
-        """Run ``job`` every ``interval()`` seconds (0: never) until stop."""
+        """Run ``job`` now and every ``interval()`` seconds (0: never)."""
+        if interval():
+            # At start-up too: repair what changed while we were down.
+            try:
+                job()
+            except Exception:
+                LOG.exception('Periodic %s failed', job.__name__)
         while not self._stopping.wait(interval() or 60):
             if not interval():
                 continue

@@ -4,6 +4,7 @@ import datetime
 import threading
 import uuid
 
+import fixtures
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
@@ -11,12 +12,14 @@ from ebsboot.cloud import flows  # noqa: F401 (the terminate flow)
 from ebsboot.cloud import tasks
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
+from ebsboot import exception
 from ebsboot.tests.unit import base
 
 
 def make_instance(task, state='pending', **extra):
     values = dict({
-        'id': str(uuid.uuid4()), 'ec2_id': 'i-%017x' % uuid.uuid4().int,
+        'id': str(uuid.uuid4()),
+        'ec2_id': 'i-%017x' % (uuid.uuid4().int >> 60),
         'reservation_id': 'r-0', 'project_id': 'alpha',
         'image_id': 'img', 'image_ec2_id': 'ami-0', 'instance_type': 't',
         'vcpus': 1, 'memory_mb': 64, 'availability_zone': 'nova',
@@ -128,3 +131,50 @@ class TaskRunnerTest(base.TestCase):
         later = timeutils.utcnow() + datetime.timedelta(hours=2)
         tasks.purge_terminated(now=later)
         self.assertIsNone(db.instance_get(self.admin, old.id))
+
+
+class ConcurrentRequestsTest(base.ServiceTestCase):
+    """Requests racing on one instance: exactly one of them wins."""
+
+    def test_two_starts_and_stop_with_terminate(self):
+        from ebsboot.cloud import instances
+        runner = tasks.get_runner()
+        self.addCleanup(tasks.reset_runner)
+        ctxt = self.context()
+        instance = make_instance(None, state='stopped')
+        db.block_device_create({
+            'instance_id': instance.id, 'device_name': '/dev/vda',
+            'boot_index': 0, 'volume_id': 'no-such-volume',
+            'delete_on_termination': True, 'status': 'attached'})
+        self.useFixture(fixtures.MockPatchObject(runner, 'kick'))
+        barrier = threading.Barrier(2)
+        results = []
+
+        def start():
+            barrier.wait()
+            try:
+                results.append(instances.start_instances(
+                    ctxt, [instance.ec2_id]))
+            except Exception as e:
+                results.append(e)
+
+        threads = [threading.Thread(target=start) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        row = db.instance_get(ctxt, instance.id)
+        self.assertEqual(('pending', 'start_connect'), (row.state, row.task),
+                         results)
+        # One request moved it; the other either saw it pending (a no-op,
+        # as EC2 answers a start of a pending instance) or lost the race
+        # with IncorrectInstanceState, never a second flow.
+        self.assertEqual(1, runner.kick.call_count)
+        # A stop of the pending instance is refused; a terminate of the
+        # busy one is queued for the step boundary.
+        self.assertRaises(exception.IncorrectInstanceState,
+                          instances.stop_instances, ctxt, [instance.ec2_id])
+        instances.terminate_instances(ctxt, [instance.ec2_id])
+        row = db.instance_get(ctxt, instance.id)
+        self.assertEqual(('shutting-down', 'start_connect', True),
+                         (row.state, row.task, row.pending_terminate))
