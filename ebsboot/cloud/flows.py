@@ -71,11 +71,15 @@ def _volumes(instance):
     return pairs
 
 
-def pick_host():
-    """A live compute host with the fewest active instances."""
+def live_hosts():
     since = timeutils.utcnow() - datetime.timedelta(
         seconds=CONF.service_down_time)
-    hosts = db.service_hosts(CONF.compute.topic, since)
+    return db.service_hosts(CONF.compute.topic, since)
+
+
+def pick_host():
+    """A live compute host with the fewest active instances."""
+    hosts = live_hosts()
     if not hosts:
         raise tasks.StepFailed('Server.InsufficientInstanceCapacity',
                                'No compute host is available.')
@@ -129,8 +133,12 @@ def disconnect_volumes(instance):
 
 
 def spawn(instance):
-    """Place the instance on a host (persisted first), then boot it."""
-    if instance.host is None:
+    """Place the instance on a host (persisted first), then boot it.
+
+    An instance keeps its host across stop and start while that host is
+    alive; otherwise it moves to another one.
+    """
+    if instance.host is None or instance.host not in live_hosts():
         return {'host': pick_host()}
     compute_rpcapi.ComputeAPI().spawn(
         ebs_context.get_admin_context(), instance.host,

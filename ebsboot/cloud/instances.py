@@ -249,9 +249,11 @@ def start_instances(context, ec2_ids):
         todo.append(instance)
     result = [(i, i.state) for i in instances]
     for instance in todo:
+        # The host stays: spawn boots it there again if that host is
+        # alive (its console and ephemeral disks are there), else moves it.
         _transition(context, instance,
                     {'state': 'pending', 'task': 'start_connect',
-                     'task_data': None, 'host': None},
+                     'task_data': None},
                     {'state': 'stopped', 'task': None})
         tasks.get_runner().kick(instance.id)
     return _with_current(context, result)

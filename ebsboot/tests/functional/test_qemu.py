@@ -55,10 +55,14 @@ class QemuGuestTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
         conn = libvirt.open('qemu:///system')
         try:
             for domain in conn.listAllDomains():
-                if domain.name()[len('ebsboot-'):] in self._uuids():
+                if domain.name()[len('ebsboot-'):] not in self._uuids():
+                    continue
+                try:
                     if domain.isActive():
                         domain.destroy()
                     domain.undefine()
+                except libvirt.libvirtError:
+                    pass    # gone meanwhile
         finally:
             conn.close()
 

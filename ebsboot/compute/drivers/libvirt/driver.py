@@ -59,6 +59,11 @@ def _start_event_loop():
 
 
 class LibvirtDriver(driver.ComputeDriver):
+    """Boots each instance's root EBS volume in a QEMU/KVM domain.
+
+    See ``[libvirt]`` for the hypervisor type, the connection and the
+    files (consoles, config drives, ephemeral disks) kept per instance.
+    """
 
     def __init__(self, conf):
         super().__init__(conf)
@@ -301,11 +306,19 @@ class LibvirtDriver(driver.ComputeDriver):
         domain = self._lookup(instance)
         if domain is None:
             return driver.POWER_NOSTATE
-        state = domain.state()[0]
+        state, reason = domain.state()
         if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED,
-                     libvirt.VIR_DOMAIN_PAUSED):
+                     libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_SHUTDOWN):
+            # (VIR_DOMAIN_SHUTDOWN: still going down; judge the final
+            # state, not this one.)
             return driver.POWER_RUNNING
-        return driver.POWER_SHUTDOWN
+        if state == libvirt.VIR_DOMAIN_SHUTOFF and \
+                reason == libvirt.VIR_DOMAIN_SHUTOFF_SHUTDOWN:
+            # The guest powered itself off.
+            return driver.POWER_SHUTDOWN
+        # Crashed, killed, or lost with a host reboot: not the guest's
+        # own doing, so never a reason to apply its shutdown behaviour.
+        return driver.POWER_NOSTATE
 
     def get_console_output(self, instance):
         path = self.console_path(instance)
