@@ -12,6 +12,7 @@ import oslo_messaging as messaging
 from ebsboot.conf import api
 from ebsboot.conf import compute
 from ebsboot.conf import default
+from ebsboot.conf import glance
 from ebsboot.conf import image
 from ebsboot.conf import libvirt
 from ebsboot.conf import volume
@@ -20,7 +21,7 @@ CONF = cfg.CONF
 
 _DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
 
-_MODULES = (default, api, compute, volume, image, libvirt)
+_MODULES = (default, api, compute, volume, image, glance, libvirt)
 
 for _module in _MODULES:
     _module.register_opts(CONF)
@@ -39,6 +40,7 @@ def set_lib_defaults():
     cfg.set_defaults(db_options.database_opts, connection=_DEFAULT_DB)
     db_options.set_defaults(CONF, connection=_DEFAULT_DB)
     messaging.set_transport_defaults(control_exchange='ebsboot')
+    glance.set_defaults(CONF)
 
 
 def parse_args(argv, default_config_files=None):

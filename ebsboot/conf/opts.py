@@ -5,11 +5,12 @@ import collections
 from ebsboot.conf import api
 from ebsboot.conf import compute
 from ebsboot.conf import default
+from ebsboot.conf import glance
 from ebsboot.conf import image
 from ebsboot.conf import libvirt
 from ebsboot.conf import volume
 
-_MODULES = (default, api, compute, volume, image, libvirt)
+_MODULES = (default, api, compute, volume, image, glance, libvirt)
 
 
 def list_opts():

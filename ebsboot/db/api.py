@@ -255,6 +255,41 @@ def image_destroy(image_id):
         session.query(models.Image).filter_by(id=image_id).delete()
 
 
+# EC2 ids of Glance images (the glance image backend) ----------------------
+
+def image_id_create(ec2_id, image_id):
+    """Record ``ec2_id`` for the Glance image ``image_id``.
+
+    :raises: DuplicateError if either is taken already.
+    """
+    with _writer(ebs_context.get_admin_context()) as session:
+        row = models.ImageId(ec2_id=ec2_id, image_id=image_id)
+        session.add(row)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise DuplicateError(e.columns)
+        return row
+
+
+def image_id_get_by_ec2_id(ec2_id):
+    """The Glance image id of ``ec2_id``, or None."""
+    with _reader(ebs_context.get_admin_context()) as session:
+        row = session.query(models.ImageId).filter_by(ec2_id=ec2_id).first()
+        return row.image_id if row is not None else None
+
+
+def image_ids_by_image_id(image_ids):
+    """``{Glance image id: ec2 id}`` of those of ``image_ids`` known."""
+    image_ids = list(image_ids)
+    if not image_ids:
+        return {}
+    with _reader(ebs_context.get_admin_context()) as session:
+        rows = session.query(models.ImageId).filter(
+            models.ImageId.image_id.in_(image_ids)).all()
+        return {row.image_id: row.ec2_id for row in rows}
+
+
 # Instances and their block devices ------------------------------------------
 
 def instance_create(context, values, block_devices):

@@ -88,6 +88,21 @@ class Image(BASE, EbsbootBase):
     members = sa.Column(sa.Text, nullable=False)
 
 
+class ImageId(BASE, models.ModelBase):
+    """The ``ami-`` id of a Glance image (the ``glance`` image backend).
+
+    Every Glance image the API shows gets one, also those made without
+    ebsboot; ids are never reused for another image.
+    """
+    __tablename__ = 'image_ids'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    ec2_id = sa.Column(sa.String(32), nullable=False, unique=True)
+    image_id = sa.Column(sa.String(36), nullable=False, unique=True)
+    created_at = sa.Column(sa.DateTime, nullable=False,
+                           default=lambda: timeutils.utcnow())
+
+
 class Instance(BASE, EbsbootBase):
     """An EC2 instance: what it is, where it runs and which step it is at.
 

@@ -9,9 +9,12 @@ from ebsboot.tests.functional import base
 
 class ImageTestBase(base.FunctionalTestCase):
 
+    # Extra configuration of the cloud (test_glance: the Glance backend).
+    cloud_conf = ''
+
     def setUp(self):
         super().setUp()
-        self.cloud = self.useFixture(base.Cloud())
+        self.cloud = self.useFixture(base.Cloud(extra_conf=self.cloud_conf))
         self.ec2 = self.cloud.client()
 
     def snapshot(self, size=1, ec2=None):
@@ -34,6 +37,17 @@ class ImageTestBase(base.FunctionalTestCase):
         path = os.path.join(self.cloud.state, 'ebsboot.sqlite')
         with sqlite3.connect(path) as connection:
             return connection.execute(sql, args).fetchall()
+
+    def stored_image(self):
+        """The only stored image, as Glance would hold it.
+
+        ``(name, owner, status, visibility, disk_format, container_format,
+        size, min_disk, properties)``, the properties as a dict.
+        """
+        [row] = self.query(
+            'SELECT name, owner, status, visibility, disk_format, '
+            'container_format, size, min_disk, properties FROM images')
+        return row[:-1] + (json.loads(row[-1]),)
 
 
 class RegisterDescribeTest(ImageTestBase):
@@ -79,15 +93,12 @@ class RegisterDescribeTest(ImageTestBase):
         # snapshot, field by field.
         [(snapshot_uuid,)] = self.query(
             'SELECT id FROM snapshots WHERE ec2_id = ?', snapshot_id)
-        [(name, owner, status, visibility, disk_format, container_format,
-          size, min_disk, properties)] = self.query(
-            'SELECT name, owner, status, visibility, disk_format, '
-            'container_format, size, min_disk, properties FROM images')
+        (name, owner, status, visibility, disk_format, container_format,
+         size, min_disk, properties) = self.stored_image()
         self.assertEqual(('ebs-ami-root', 'alpha', 'active', 'private',
                           'raw', 'bare', 0, 1),
                          (name, owner, status, visibility, disk_format,
                           container_format, size, min_disk))
-        properties = json.loads(properties)
         self.assertTrue(all(isinstance(v, str) for v in properties.values()))
         self.assertEqual(('True', '/dev/sda1', image_id),
                          (properties['bdm_v2'],
