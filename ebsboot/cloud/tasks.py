@@ -21,9 +21,11 @@ import threading
 import time
 
 import futurist
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
+from sqlalchemy import exc as sa_exc
 
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
@@ -31,7 +33,8 @@ from ebsboot.db import api as db
 
 LOG = logging.getLogger(__name__)
 
-RETRY_INTERVAL = 0.2
+RETRY_FIRST = 0.02
+RETRY_INTERVAL = 0.5
 
 
 class Retry(Exception):
@@ -82,6 +85,7 @@ class TaskRunner:
     def __init__(self, workers=16):
         self._executor = futurist.ThreadPoolExecutor(max_workers=workers)
         self._locks = {}
+        self._waits = {}
         self._guard = threading.Lock()
         self._stopping = threading.Event()
         self._threads = []
@@ -126,12 +130,16 @@ class TaskRunner:
 
     def _run(self, instance_id):
         with self._lock(instance_id):
-            try:
-                while not self._stopping.is_set():
+            while not self._stopping.is_set():
+                try:
                     if not self._step(instance_id):
                         return
-            except Exception:
-                LOG.exception('Flow of instance %s stopped', instance_id)
+                except Exception:
+                    # The state is in the database: try again shortly
+                    # rather than leave the instance stuck in a flow.
+                    LOG.exception('Flow of instance %s interrupted; '
+                                  'retrying', instance_id)
+                    self._stopping.wait(RETRY_INTERVAL * 5)
 
     def _step(self, instance_id):
         """Run one step; False when there is nothing left to do."""
@@ -153,7 +161,18 @@ class TaskRunner:
         try:
             next_task, values = flow.steps[task](admin, instance, data)
         except Retry:
-            time.sleep(RETRY_INTERVAL)
+            # Short waits first (a volume is usually ready within a tenth
+            # of a second), then back off to spare the database.
+            waits = self._waits.get((instance_id, task), 0)
+            self._waits[(instance_id, task)] = waits + 1
+            time.sleep(min(RETRY_FIRST * 2 ** waits, RETRY_INTERVAL))
+            return True
+        except (db_exc.DBError, sa_exc.OperationalError):
+            # The database is busy or away for a moment: not a failure of
+            # the operation. The step is idempotent; run it again.
+            LOG.warning('Database error at %s of %s; retrying', task,
+                        instance.ec2_id, exc_info=True)
+            time.sleep(RETRY_INTERVAL * 5)
             return True
         except Exception as e:
             if isinstance(e, StepFailed):
@@ -170,6 +189,7 @@ class TaskRunner:
                 return True
             data['failure'] = list(reason)
             next_task, values = flow.rollback, {}
+        self._waits.pop((instance_id, task), None)
         values = dict(values, task_data=jsonutils.dumps(data))
         return self._advance(instance, next_task, values)
 

@@ -6,6 +6,7 @@ compare-and-set (``expected_status``) so two requests racing on one resource
 cannot both win.
 """
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from ebsboot.db import models
 
 main_context_manager = enginefacade.transaction_context()
 _configured = False
+SQLITE_BUSY_TIMEOUT = 30
 
 
 def configure():
@@ -23,7 +25,33 @@ def configure():
     global _configured
     if not _configured:
         main_context_manager.configure(**dict(CONF.database.items()))
+        engine = main_context_manager.writer.get_engine()
+        if engine.dialect.name == 'sqlite':
+            sa.event.listen(engine, 'connect', _sqlite_connect)
         _configured = True
+
+
+def _sqlite_connect(dbapi_connection, connection_record):
+    """Make SQLite fit many threads and processes.
+
+    Readers never block the writer (WAL), and a writer waits for the lock
+    instead of failing at once.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute('PRAGMA journal_mode=WAL')
+    cursor.execute('PRAGMA busy_timeout=%d' % (SQLITE_BUSY_TIMEOUT * 1000))
+    cursor.close()
+
+
+def _locked(exc):
+    return 'database is locked' in str(exc)
+
+
+# A write that still finds SQLite locked is retried, as a deadlock is on
+# other databases; every write here is one short transaction.
+retry_on_lock = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_interval=0.2, retry_on_deadlock=True,
+    exception_checker=_locked)
 
 
 def get_engine():
@@ -60,6 +88,7 @@ class DuplicateError(Exception):
 
 # Credentials ----------------------------------------------------------------
 
+@retry_on_lock
 def credential_create(context, access_key, secret_key, project_id):
     with _writer(context) as session:
         cred = models.Credential(access_key=access_key,
@@ -87,6 +116,7 @@ def credential_list(context, project_id=None):
         return query.order_by(models.Credential.id).all()
 
 
+@retry_on_lock
 def credential_delete(context, access_key):
     with _writer(context) as session:
         return session.query(models.Credential).filter_by(
@@ -102,6 +132,7 @@ def _scoped(context, session, model):
     return query
 
 
+@retry_on_lock
 def _create(context, model, values):
     with _writer(context) as session:
         row = model(**values)
@@ -128,6 +159,7 @@ def _list(context, model, ec2_ids=None, ids=None, **by):
         return query.order_by(model.created_at, model.ec2_id).all()
 
 
+@retry_on_lock
 def _update(context, model, row_id, values, expected_status=None,
             expected=None):
     """Update a row if it is in the expected state, else ConflictError.
@@ -154,6 +186,7 @@ def _update(context, model, row_id, values, expected_status=None,
         return query.session.get(model, row_id)
 
 
+@retry_on_lock
 def _destroy(context, model, row_id):
     with _writer(context) as session:
         return _scoped(context, session, model).filter(
@@ -226,6 +259,7 @@ def count_rows(context, model_name):
 
 # Images of the local image backend (visibility is the backend's job) -----
 
+@retry_on_lock
 def image_create(context, values):
     with _writer(context) as session:
         row = models.Image(**values)
@@ -245,11 +279,13 @@ def image_list():
             models.Image.created_at, models.Image.id).all()
 
 
+@retry_on_lock
 def image_update(image_id, values):
     with _writer(ebs_context.get_admin_context()) as session:
         session.query(models.Image).filter_by(id=image_id).update(values)
 
 
+@retry_on_lock
 def image_destroy(image_id):
     with _writer(ebs_context.get_admin_context()) as session:
         session.query(models.Image).filter_by(id=image_id).delete()
@@ -292,6 +328,7 @@ def image_ids_by_image_id(image_ids):
 
 # Instances and their block devices ------------------------------------------
 
+@retry_on_lock
 def instance_create(context, values, block_devices):
     """Create an instance and its block devices in one transaction."""
     with _writer(context) as session:
@@ -321,6 +358,7 @@ def instance_update(context, instance_id, values, expected=None):
                    expected=expected)
 
 
+@retry_on_lock
 def instance_destroy(context, instance_id):
     with _writer(context) as session:
         session.query(models.BlockDevice).filter_by(
@@ -353,6 +391,7 @@ def block_devices_by_volume(volume_ids):
         return {row.volume_id: row for row in rows}
 
 
+@retry_on_lock
 def block_device_create(values):
     with _writer(ebs_context.get_admin_context()) as session:
         row = models.BlockDevice(**values)
@@ -364,12 +403,14 @@ def block_device_create(values):
         return row
 
 
+@retry_on_lock
 def block_device_update(device_id, values):
     with _writer(ebs_context.get_admin_context()) as session:
         session.query(models.BlockDevice).filter_by(id=device_id).update(
             values)
 
 
+@retry_on_lock
 def block_device_destroy(device_id):
     with _writer(ebs_context.get_admin_context()) as session:
         session.query(models.BlockDevice).filter_by(id=device_id).delete()
@@ -377,6 +418,7 @@ def block_device_destroy(device_id):
 
 # Service heartbeats -------------------------------------------------------
 
+@retry_on_lock
 def service_heartbeat(host, topic, now):
     with _writer(ebs_context.get_admin_context()) as session:
         updated = session.query(models.Service).filter_by(

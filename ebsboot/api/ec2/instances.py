@@ -73,13 +73,21 @@ def format_reservations(instances):
     return list(reservations.values())
 
 
-def _device_values(instances, attribute):
-    devices = _devices(instances)
+class _DeviceIndex:
+    """Block devices of a set of instances, read on first use only."""
 
-    def extract(instance):
-        return [getattr(d, attribute) for d in devices.get(instance.id, [])
-                if d.volume_ec2_id]
-    return extract
+    def __init__(self, instances):
+        self._instances = instances
+        self._devices = None
+
+    def values(self, attribute):
+        def extract(instance):
+            if self._devices is None:
+                self._devices = _devices(self._instances)
+            return [getattr(d, attribute)
+                    for d in self._devices.get(instance.id, [])
+                    if d.volume_ec2_id]
+        return extract
 
 
 def _time(value):
@@ -87,6 +95,7 @@ def _time(value):
 
 
 def instance_filters(instances):
+    devices = _DeviceIndex(instances)
     return {
         'instance-id': lambda i: i.ec2_id,
         'instance-state-name': lambda i: i.state,
@@ -105,15 +114,13 @@ def instance_filters(instances):
         'ramdisk-id': lambda i: i.ramdisk_id,
         'state-reason-code': lambda i: i.state_reason_code,
         'architecture': lambda i: 'x86_64',
-        'block-device-mapping.device-name':
-            _device_values(instances, 'device_name'),
-        'block-device-mapping.volume-id':
-            _device_values(instances, 'volume_ec2_id'),
-        'block-device-mapping.status': _device_values(instances, 'status'),
+        'block-device-mapping.device-name': devices.values('device_name'),
+        'block-device-mapping.volume-id': devices.values('volume_ec2_id'),
+        'block-device-mapping.status': devices.values('status'),
         'block-device-mapping.delete-on-termination':
-            _device_values(instances, 'delete_on_termination'),
+            devices.values('delete_on_termination'),
         'block-device-mapping.attach-time': lambda i: [
-            _time(t) for t in _device_values(instances, 'attach_time')(i)],
+            _time(t) for t in devices.values('attach_time')(i)],
     }
 
 
