@@ -1,0 +1,601 @@
+#!/usr/bin/env python3
+"""Benchmark RunInstances and DescribeInstances: ebsboot against moto.
+
+One boto3 scenario is run against a fresh ebsboot all-in-one (``fake``
+compute driver, real qcow2 volumes) and against ``moto_server``, one after the
+other, in the same run:
+
+* register an EBS image from a 1 GiB snapshot;
+* launch ``--instances`` instances in RunInstances calls of
+  MinCount=MaxCount=``--batch``, each time waiting until the whole batch is
+  ``running`` (timed from the call);
+* with all instances present, time ``--repeat`` calls of
+  ``DescribeInstances`` (everything, one page) and of
+  ``DescribeInstances(InstanceIds=[one])``.
+
+The results are printed side by side with the moto/ebsboot ratios and
+PASS/FAIL against the targets. It is a benchmark: it exits 0 whether the
+targets are met or not, and 1 only when something broke (including
+instances that never got running; the table is printed all the same).
+
+moto lives in its own virtualenv, ``bench/.moto-venv``, created on first
+use. See bench/README.rst.
+"""
+
+import argparse
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import boto3
+import botocore.config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.dirname(sys.executable)
+MOTO_VENV = os.path.join(HERE, '.moto-venv')
+# moto and the boto3/botocore of its venv; boto3/botocore as in
+# upper-constraints.txt, so both sides run the same client code.
+MOTO_REQUIREMENTS = ['moto[server]==5.2.5', 'boto3==1.44.5',
+                     'botocore==1.44.5']
+
+# Targets (moto time / ebsboot time must reach these).
+DESCRIBE_TARGET = 10.0
+RUN_TARGET = 1.0
+
+FAILED_STATES = ('shutting-down', 'terminated', 'stopping', 'stopped')
+
+TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d')
+# The first line of an oslo.log ERROR record carries the request context.
+ERROR_HEAD = re.compile(TIMESTAMP.pattern +
+                        r'\.\d+ \d+ (ERROR|CRITICAL) \S+ '
+                        r'\[(None req-|req-|-\])')
+
+
+class BenchError(Exception):
+    """Something broke; the benchmark cannot go on."""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, process, name, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError('%s exited with status %s at start'
+                             % (name, process.returncode))
+        try:
+            socket.create_connection(('127.0.0.1', port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise BenchError('%s never opened port %d' % (name, port))
+
+
+def rss_mib(process):
+    """Resident memory of a running process in MiB, or None."""
+    try:
+        with open('/proc/%d/status' % process.pid) as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def stop_process(process, timeout=60):
+    """SIGTERM, then SIGKILL after ``timeout``; returns the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return 'hung (killed)'
+
+
+class Ebsboot:
+    """An ebsboot all-in-one with its state in ``<tmp>/ebsboot``."""
+
+    name = 'ebsboot'
+
+    def __init__(self, tmp):
+        self.state = os.path.join(tmp, 'ebsboot')
+        os.makedirs(self.state)
+        self.log_file = os.path.join(tmp, 'ebsboot.log')
+        self.out_file = os.path.join(tmp, 'ebsboot.out')
+        self.conf = os.path.join(tmp, 'ebsboot.conf')
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.process = None
+        self.credentials = None
+
+    def _bin(self, name):
+        path = os.path.join(BIN, name)
+        if os.path.exists(path):
+            return path
+        found = shutil.which(name)
+        if not found:
+            raise BenchError('%s not found: run with the python of a '
+                             'virtualenv where ebsboot is installed' % name)
+        return found
+
+    def manage(self, *args):
+        result = subprocess.run(
+            [self._bin('ebsboot-manage'), '--config-file', self.conf]
+            + list(args), capture_output=True, text=True)
+        if result.returncode:
+            raise BenchError('ebsboot-manage %s failed:\n%s'
+                             % (' '.join(args), result.stderr))
+        return result.stdout
+
+    def start(self):
+        with open(self.conf, 'w') as f:
+            # The fake compute driver: guests are bookkeeping, the volumes
+            # are real qcow2 files.
+            f.write('[DEFAULT]\nstate_path = %s\nlog_file = %s\n'
+                    '[api]\nport = %d\n[compute]\ndriver = fake\n'
+                    % (self.state, self.log_file, self.port))
+        self.manage('db', 'sync')
+        self.credentials = json.loads(self.manage(
+            'credentials', 'create', '--project', 'bench',
+            '--format', 'json'))
+        with open(self.out_file, 'ab') as out:
+            self.process = subprocess.Popen(
+                [self._bin('ebsboot-all-in-one'), '--config-file',
+                 self.conf], stdout=out, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process, self.name)
+
+    def client(self):
+        return make_client(self.endpoint, 'RegionOne',
+                           self.credentials['access_key'],
+                           self.credentials['secret_key'])
+
+    def stop(self):
+        return stop_process(self.process) if self.process else None
+
+    def volume_files(self):
+        path = os.path.join(self.state, 'volumes')
+        if not os.path.isdir(path):
+            return 0
+        return len([n for n in os.listdir(path) if n.endswith('.qcow2')])
+
+    def problems(self, limit=10):
+        """The ERROR/CRITICAL records of the log, without tracebacks.
+
+        Returns (the last ``limit`` records, each its first line and the
+        untimestamped lines after it; the number of records; the number of
+        "database is locked" errors).
+        """
+        records, locked = [], 0
+        if not os.path.exists(self.log_file):
+            return records, 0, 0
+        with open(self.log_file, errors='replace') as f:
+            current = None
+            for line in f:
+                line = line.rstrip()
+                if ERROR_HEAD.match(line):
+                    current = [line]
+                    records.append(current)
+                    locked += 'database is locked' in line
+                elif current is not None and not TIMESTAMP.match(line):
+                    current.append(line)
+                else:
+                    current = None
+        return records[-limit:], len(records), locked
+
+
+class Moto:
+    """``moto_server`` from ``bench/.moto-venv`` (created on first use)."""
+
+    name = 'moto'
+
+    def __init__(self, tmp):
+        self.log_file = os.path.join(tmp, 'moto.log')
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.process = None
+
+    @staticmethod
+    def ensure_venv():
+        stamp = os.path.join(MOTO_VENV, 'bench-requirements.txt')
+        wanted = '\n'.join(MOTO_REQUIREMENTS) + '\n'
+        server = os.path.join(MOTO_VENV, 'bin', 'moto_server')
+        if os.path.exists(stamp) and os.path.exists(server):
+            with open(stamp) as f:
+                if f.read() == wanted:
+                    return server
+        print('Installing %s into %s ...' % (' '.join(MOTO_REQUIREMENTS),
+                                             MOTO_VENV), flush=True)
+        started = time.perf_counter()
+        for command in (
+                [sys.executable, '-m', 'venv', MOTO_VENV],
+                [os.path.join(MOTO_VENV, 'bin', 'pip'), 'install', '-q',
+                 '--disable-pip-version-check'] + MOTO_REQUIREMENTS):
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode:
+                raise BenchError('%s failed:\n%s%s' % (
+                    ' '.join(command), result.stdout, result.stderr))
+        with open(stamp, 'w') as f:
+            f.write(wanted)
+        print('  done in %.1f s' % (time.perf_counter() - started))
+        return server
+
+    def start(self):
+        server = self.ensure_venv()
+        with open(self.log_file, 'ab') as out:
+            self.process = subprocess.Popen(
+                [server, '-H', '127.0.0.1', '-p', str(self.port)],
+                stdout=out, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process, self.name)
+
+    def client(self):
+        return make_client(self.endpoint, 'us-east-1', 'testing', 'testing')
+
+    def stop(self):
+        return stop_process(self.process) if self.process else None
+
+
+def make_client(endpoint, region, access_key, secret_key):
+    return boto3.client(
+        'ec2', endpoint_url=endpoint, region_name=region,
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        config=botocore.config.Config(
+            retries={'max_attempts': 1}, connect_timeout=10,
+            read_timeout=600))
+
+
+def poll(predicate, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise BenchError('timed out after %d s waiting for %s'
+                             % (timeout, what))
+        time.sleep(interval)
+
+
+def timed(func, *args, **kwargs):
+    started = time.perf_counter()
+    result = func(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def count_instances(response):
+    return sum(len(r['Instances']) for r in response['Reservations'])
+
+
+def register_image(ec2, zone, timeout):
+    """A 1 GiB volume -> snapshot -> EBS AMI; returns the image id."""
+    volume_id = ec2.create_volume(AvailabilityZone=zone, Size=1)['VolumeId']
+    poll(lambda: ec2.describe_volumes(VolumeIds=[volume_id])['Volumes'][0][
+        'State'] == 'available', timeout, 'volume %s available' % volume_id)
+    snapshot_id = ec2.create_snapshot(VolumeId=volume_id)['SnapshotId']
+    poll(lambda: ec2.describe_snapshots(SnapshotIds=[snapshot_id])[
+        'Snapshots'][0]['State'] == 'completed', timeout,
+        'snapshot %s completed' % snapshot_id)
+    ec2.delete_volume(VolumeId=volume_id)
+    image_id = ec2.register_image(
+        Name='bench-image', RootDeviceName='/dev/sda1',
+        BlockDeviceMappings=[{'DeviceName': '/dev/sda1',
+                              'Ebs': {'SnapshotId': snapshot_id}}])['ImageId']
+    poll(lambda: ec2.describe_images(ImageIds=[image_id])['Images'][0][
+        'State'] == 'available', timeout, 'image %s available' % image_id)
+    return image_id
+
+
+def launch_batch(ec2, image_id, count, args):
+    """RunInstances(MinCount=MaxCount=count), then wait until all run.
+
+    Stops waiting when every instance is running or has failed (gone to
+    a stopped or terminated state), after ``args.timeout`` seconds, or
+    after ``args.stall`` seconds without any state change. Returns a
+    dict: ``call`` (seconds of the call), ``running`` (seconds until all
+    were running, None if they never were), ``progress`` (seconds until
+    the last state change), ``states`` (a Counter of the final states),
+    ``stuck`` (ids not running), ``failed`` (messages of the instances
+    that failed), ``ids``.
+    """
+    started = time.perf_counter()
+    reservation = ec2.run_instances(ImageId=image_id, MinCount=count,
+                                    MaxCount=count, InstanceType='t2.micro')
+    call = time.perf_counter() - started
+    ids = [i['InstanceId'] for i in reservation['Instances']]
+    if len(ids) != count:
+        raise BenchError('RunInstances launched %d instances, not %d'
+                         % (len(ids), count))
+    # moto has no 'reservation-id' filter; 'instance-id' works on both.
+    filters = [{'Name': 'instance-id', 'Values': ids}]
+    result = {'call': call, 'running': None, 'ids': ids}
+    seen, progress = None, call
+    while True:
+        states, failed = {}, {}
+        for r in ec2.describe_instances(Filters=filters)['Reservations']:
+            for i in r['Instances']:
+                states[i['InstanceId']] = i['State']['Name']
+                if i['State']['Name'] in FAILED_STATES:
+                    failed[i['InstanceId']] = '%s: %s' % (
+                        i['State']['Name'],
+                        i.get('StateReason', {}).get('Message'))
+        now = time.perf_counter() - started
+        if states != seen:
+            seen, progress = states, now
+        result.update(progress=progress, failed=failed,
+                      states=collections.Counter(states.values()),
+                      stuck=sorted(i for i in ids
+                                   if states.get(i) != 'running'))
+        if not result['stuck']:
+            result['running'] = now
+            return result
+        if (set(result['stuck']) == set(failed) or now > args.timeout
+                or now - progress > args.stall):
+            return result
+        time.sleep(args.poll)
+
+
+def summary(samples):
+    return {'mean': statistics.mean(samples),
+            'median': statistics.median(samples),
+            'max': max(samples), 'n': len(samples)}
+
+
+def scenario(target, args):
+    """Run the whole boto3 scenario against one server; returns results."""
+    ec2 = target.client()
+    result = {}
+    print('[%s] warm-up DescribeInstances' % target.name, flush=True)
+    result['warmup'], _ = timed(ec2.describe_instances)
+    zone = ec2.describe_availability_zones()['AvailabilityZones'][0][
+        'ZoneName']
+    image_id = register_image(ec2, zone, args.timeout)
+    print('[%s] image %s registered' % (target.name, image_id), flush=True)
+
+    batches = []
+    ids = []
+    while len(ids) < args.instances:
+        count = min(args.batch, args.instances - len(ids))
+        batch = launch_batch(ec2, image_id, count, args)
+        ids.extend(batch['ids'])
+        batch.update(count=count, total=len(ids))
+        batches.append(batch)
+        if batch['running'] is not None:
+            print('[%s] RunInstances %d: call %.3f s, all running after '
+                  '%.3f s (%d instances)' % (target.name, count,
+                                             batch['call'], batch['running'],
+                                             len(ids)), flush=True)
+        else:
+            print('[%s] RunInstances %d: call %.3f s, NOT ALL RUNNING: %s; '
+                  'last change after %.3f s; not running: %s'
+                  % (target.name, count, batch['call'],
+                     dict(batch['states']), batch['progress'],
+                     ' '.join(batch['stuck'][:5])), flush=True)
+            for instance_id, message in sorted(batch['failed'].items()):
+                print('    %s %s' % (instance_id, message))
+    result['batches'] = batches
+
+    response = ec2.describe_instances()
+    if count_instances(response) != len(ids) or response.get('NextToken'):
+        raise BenchError(
+            'DescribeInstances returned %d instances (NextToken %r), '
+            'expected %d in one page'
+            % (count_instances(response), response.get('NextToken'),
+               len(ids)))
+    samples = []
+    for _ in range(args.repeat):
+        seconds, response = timed(ec2.describe_instances)
+        samples.append(seconds)
+    result['describe_all'] = summary(samples)
+    samples = []
+    for _ in range(args.repeat):
+        seconds, response = timed(ec2.describe_instances,
+                                  InstanceIds=[ids[len(ids) // 2]])
+        if count_instances(response) != 1:
+            raise BenchError('DescribeInstances(InstanceIds=[one]) '
+                             'returned %d instances'
+                             % count_instances(response))
+        samples.append(seconds)
+    result['describe_one'] = summary(samples)
+    print('[%s] DescribeInstances (%d instances): mean %.4f s'
+          % (target.name, len(ids), result['describe_all']['mean']),
+          flush=True)
+    result['rss_mib'] = rss_mib(target.process)
+    return result
+
+
+def fmt(seconds):
+    if seconds is None:
+        return '-'
+    if seconds >= 1:
+        return '%.2f s' % seconds
+    return '%.1f ms' % (seconds * 1000)
+
+
+def ratio(moto, ebsboot):
+    if not ebsboot:
+        return None
+    return moto / ebsboot
+
+
+def batch_time(batch):
+    """Seconds until the batch was running, or how far it got."""
+    if batch['running'] is not None:
+        return fmt(batch['running'])
+    return '%d/%d ran' % (batch['states'].get('running', 0),
+                          batch['count'])
+
+
+def complete_mean(batches):
+    done = [b['running'] for b in batches if b['running'] is not None]
+    return statistics.mean(done) if done else None
+
+
+def report(args, results):
+    """Print the comparison; returns the batches that never all ran."""
+    ebs, moto = results['ebsboot'], results['moto']
+    first_e, first_m = ebs['batches'][0], moto['batches'][0]
+    rows = [
+        ('warm-up: first DescribeInstances', ebs['warmup'],
+         moto['warmup']),
+        ('RunInstances %d -> all running, 1st batch' % first_e['count'],
+         first_e, first_m),
+        ('  of which the RunInstances call',
+         first_e['call'], first_m['call']),
+        ('RunInstances -> all running, mean of %d/%d*'
+         % (len([b for b in ebs['batches'] if b['running'] is not None]),
+            len(ebs['batches'])), complete_mean(ebs['batches']),
+         complete_mean(moto['batches'])),
+        ('RunInstances -> all running, last batch',
+         ebs['batches'][-1], moto['batches'][-1]),
+    ]
+    for key, label in (('describe_all', 'DescribeInstances (%d, all)'
+                        % args.instances),
+                       ('describe_one', 'DescribeInstances (1 id)')):
+        for stat in ('mean', 'median', 'max'):
+            rows.append(('%s %s of %d' % (label, stat, ebs[key]['n']),
+                         ebs[key][stat], moto[key][stat]))
+
+    def value(v):
+        if isinstance(v, dict):
+            return v['running'], batch_time(v)
+        return v, fmt(v)
+
+    width = max(len(r[0]) for r in rows) + 2
+    print()
+    print('Results (%d instances, batches of %d, %d repeats, %d cores)'
+          % (args.instances, args.batch, args.repeat, os.cpu_count()))
+    print('%-*s %12s %12s %13s' % (width, 'measurement', 'ebsboot', 'moto',
+                                   'moto/ebsboot'))
+    print('-' * (width + 40))
+    for label, e, m in rows:
+        (e, e_text), (m, m_text) = value(e), value(m)
+        r = ratio(m, e) if m is not None else None
+        print('%-*s %12s %12s %13s' % (width, label, e_text, m_text,
+                                       '%.2fx' % r if r else '-'))
+    print('* mean over the batches that all got running (on ebsboot).')
+    print()
+    for name in ('ebsboot', 'moto'):
+        print('%-8s per batch (until all running): %s' % (name, ', '.join(
+            batch_time(b) for b in results[name]['batches'])))
+    print('Server RSS at the end: ebsboot %s MiB, moto %s MiB'
+          % tuple('%.0f' % r['rss_mib'] if r['rss_mib'] else '?'
+                  for r in (ebs, moto)))
+    print()
+    describe = ratio(moto['describe_all']['mean'],
+                     ebs['describe_all']['mean'])
+    print('Target: DescribeInstances (%d) >= %.0fx faster than moto: '
+          '%.2fx  %s' % (args.instances, DESCRIBE_TARGET, describe,
+                         'PASS' if describe >= DESCRIBE_TARGET else 'FAIL'))
+    if first_e['running'] is None:
+        print('Target: RunInstances %d -> running no slower than moto: '
+              'FAIL (ebsboot never got them all running)' % first_e['count'])
+    else:
+        run = ratio(first_m['running'], first_e['running'])
+        print('Target: RunInstances %d -> running no slower than moto: '
+              '%.2fx  %s' % (first_e['count'], run,
+                             'PASS' if run >= RUN_TARGET else 'FAIL'))
+    return ['%s batch %d (%s)' % (name, n + 1, batch_time(b))
+            for name in ('ebsboot', 'moto')
+            for n, b in enumerate(results[name]['batches'])
+            if b['running'] is None]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description='DescribeInstances/RunInstances: ebsboot vs moto.')
+    parser.add_argument('--instances', type=int, default=500,
+                        help='instances to launch (default 500)')
+    parser.add_argument('--batch', type=int, default=100,
+                        help='MinCount=MaxCount of each RunInstances '
+                             '(default 100)')
+    parser.add_argument('--repeat', type=int, default=20,
+                        help='DescribeInstances calls timed (default 20)')
+    parser.add_argument('--timeout', type=int, default=900,
+                        help='seconds to wait for a batch to be running '
+                             '(default 900)')
+    parser.add_argument('--stall', type=int, default=120,
+                        help='give up on a batch after this many seconds '
+                             'without a state change (default 120)')
+    parser.add_argument('--poll', type=float, default=0.5,
+                        help='seconds between DescribeInstances polls '
+                             'while waiting for a batch (default 0.5)')
+    parser.add_argument('--keep', action='store_true',
+                        help='keep the temp dir (state, logs) at the end')
+    args = parser.parse_args(argv)
+    if min(args.instances, args.batch, args.repeat) < 1:
+        parser.error('--instances, --batch and --repeat must be >= 1')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    tmp = tempfile.mkdtemp(prefix='ebsboot-bench-')
+    print('Temp dir: %s' % tmp)
+    ebsboot, moto = Ebsboot(tmp), Moto(tmp)
+    status = 0
+    results = {}
+    try:
+        started = time.perf_counter()
+        ebsboot.start()
+        print('ebsboot all-in-one on %s (log %s), up after %.1f s'
+              % (ebsboot.endpoint, ebsboot.log_file,
+                 time.perf_counter() - started))
+        moto.start()
+        print('moto_server on %s (log %s)' % (moto.endpoint, moto.log_file))
+        for target in (ebsboot, moto):
+            started = time.perf_counter()
+            results[target.name] = scenario(target, args)
+            print('[%s] scenario took %.1f s'
+                  % (target.name, time.perf_counter() - started))
+        print('ebsboot volume files: %d' % ebsboot.volume_files())
+        incomplete = report(args, results)
+        if incomplete:
+            status = 1
+            print('\nBROKEN: not all instances got running: %s'
+                  % '; '.join(incomplete))
+    except BenchError as e:
+        status = 1
+        print('\nBENCHMARK BROKEN: %s' % e)
+    except Exception as e:
+        status = 1
+        traceback.print_exc(file=sys.stdout)
+        print('\nBENCHMARK BROKEN: %s: %s' % (type(e).__name__, e))
+    except KeyboardInterrupt:
+        status = 130
+        print('\ninterrupted')
+    finally:
+        codes = {'ebsboot': ebsboot.stop(), 'moto': moto.stop()}
+        if codes['ebsboot'] not in (0, None):
+            print('ebsboot exit status: %s' % codes['ebsboot'])
+        problems, total, locked = ebsboot.problems()
+        if problems:
+            print('\nebsboot log: %d ERROR records (%d "database is '
+                  'locked"), the last %d without tracebacks:'
+                  % (total, locked, len(problems)))
+            for record in problems:
+                print('\n'.join(record[:4]))
+        if args.keep:
+            print('Kept %s' % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
