@@ -298,14 +298,8 @@ def image_id_create(ec2_id, image_id):
 
     :raises: DuplicateError if either is taken already.
     """
-    with _writer(ebs_context.get_admin_context()) as session:
-        row = models.ImageId(ec2_id=ec2_id, image_id=image_id)
-        session.add(row)
-        try:
-            session.flush()
-        except db_exc.DBDuplicateEntry as e:
-            raise DuplicateError(e.columns)
-        return row
+    return _create(ebs_context.get_admin_context(), models.ImageId,
+                   {'ec2_id': ec2_id, 'image_id': image_id})
 
 
 def image_id_get_by_ec2_id(ec2_id):
