@@ -68,7 +68,6 @@ LOG = logging.getLogger(__name__)
 
 VERSION = '1.0.0'
 
-QEMU_IMG_LIMITS = diskimage.QEMU_IMG_LIMITS
 
 _SAFE_ID = re.compile(r'[0-9A-Za-z][0-9A-Za-z_-]*')
 _VOLUME = 'volume-%s'
@@ -196,8 +195,10 @@ class Qcow2Driver(driver.VolumeDriver):
         qcow2 as the format of its backing file. The chain is a list of
         ``qemu-img info`` dicts, ``path`` first.
         """
-        out, _err = self._qemu_img('info', '--output=json', '--backing-chain',
-                                   '-U', path, prlimit=QEMU_IMG_LIMITS)
+        argv, kwargs = diskimage.limited([
+            self.conf.qcow2.qemu_img, 'info', '--output=json',
+            '--backing-chain', '-U', path])
+        out, _err = self._execute(*argv, **kwargs)
         try:
             chain = json.loads(out)
         except ValueError:
