@@ -6,6 +6,9 @@ compare-and-set (``expected_status``) so two requests racing on one resource
 cannot both win.
 """
 
+import contextlib
+import threading
+
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
@@ -17,28 +20,38 @@ from ebsboot.db import models
 
 main_context_manager = enginefacade.transaction_context()
 _configured = False
+_sqlite = False
+_wal_set = False
+_SQLITE_WRITE_LOCK = threading.RLock()
 SQLITE_BUSY_TIMEOUT = 30
 
 
 def configure():
     """Point the engine facade at ``[database] connection`` (once)."""
-    global _configured
+    global _configured, _sqlite
     if not _configured:
         main_context_manager.configure(**dict(CONF.database.items()))
         engine = main_context_manager.writer.get_engine()
         if engine.dialect.name == 'sqlite':
             sa.event.listen(engine, 'connect', _sqlite_connect)
+            _sqlite = True
         _configured = True
 
 
 def _sqlite_connect(dbapi_connection, connection_record):
     """Make SQLite fit many threads and processes.
 
-    Readers never block the writer (WAL), and a writer waits for the lock
-    instead of failing at once.
+    With the database in WAL mode readers never block the writer; a writer
+    waits for the lock instead of failing at once.
     """
+    global _wal_set
     cursor = dbapi_connection.cursor()
-    cursor.execute('PRAGMA journal_mode=WAL')
+    if not _wal_set:
+        # A property of the database file: once per process is enough
+        # (setting it takes the write lock, on every connection it would
+        # make writers queue).
+        cursor.execute('PRAGMA journal_mode=WAL')
+        _wal_set = True
     cursor.execute('PRAGMA busy_timeout=%d' % (SQLITE_BUSY_TIMEOUT * 1000))
     cursor.close()
 
@@ -61,11 +74,11 @@ def get_engine():
 
 def dispose_engine():
     """Forget the engine; the next call builds a new one (tests, forks)."""
-    global main_context_manager, _configured
+    global main_context_manager, _configured, _sqlite, _wal_set
     if _configured:
         main_context_manager.dispose_pool()
     main_context_manager = enginefacade.transaction_context()
-    _configured = False
+    _configured = _sqlite = _wal_set = False
 
 
 def _reader(context):
@@ -73,9 +86,19 @@ def _reader(context):
     return main_context_manager.reader.using(context)
 
 
+@contextlib.contextmanager
 def _writer(context):
     configure()
-    return main_context_manager.writer.using(context)
+    if _sqlite:
+        # SQLite takes one writer at a time and makes the others poll with
+        # growing sleeps; queueing this process' writers on a lock hands
+        # the database over at once instead.
+        with _SQLITE_WRITE_LOCK:
+            with main_context_manager.writer.using(context) as session:
+                yield session
+    else:
+        with main_context_manager.writer.using(context) as session:
+            yield session
 
 
 class ConflictError(Exception):
