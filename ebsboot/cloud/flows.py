@@ -13,6 +13,7 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
+from ebsboot.cloud import images as cloud_images
 from ebsboot.cloud import tasks
 from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.compute import rpcapi as compute_rpcapi
@@ -176,7 +177,6 @@ def release_volumes(instance, delete_all=False):
 
 def fail_image(data, code, message):
     """Mark the image a CreateImage flow was making as failed."""
-    from ebsboot.cloud import images as cloud_images
     if data.get('image_id') and not data.get('image_done'):
         cloud_images.mark_image_failed(data['image_id'], code, message)
         data['image_done'] = True
@@ -419,7 +419,6 @@ def image_restart(admin, instance, data):
 
 
 def image_done(admin, instance, data):
-    from ebsboot.cloud import images as cloud_images
     cloud_images.mark_image_available(data['image_id'])
     data['image_done'] = True
     return None, {}

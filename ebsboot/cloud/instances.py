@@ -13,17 +13,20 @@ import uuid
 
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
+from oslo_utils import timeutils
 
 from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import flows
 from ebsboot.cloud import images as cloud_images
 from ebsboot.cloud import tasks
+from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.conf import compute as compute_conf
 from ebsboot.conf import CONF
 from ebsboot.db import api as db
 from ebsboot import exception
+from ebsboot.volume import rpcapi as volume_rpcapi
 
 LOG = logging.getLogger(__name__)
 
@@ -317,7 +320,6 @@ def _in_use_by_attachment(context, volume):
 
 def attach_volume(context, volume_ec2_id, instance_ec2_id, device_name):
     """Attach an available volume at ``device_name``; returns the device."""
-    from ebsboot.cloud import volumes as cloud_volumes
     volume = cloud_volumes.get_volume(context, volume_ec2_id)
     instance = get_instance(context, instance_ec2_id)
     device_name = bdm_utils.normalize_device_name(device_name)
@@ -367,16 +369,11 @@ def attach_volume(context, volume_ec2_id, instance_ec2_id, device_name):
             raise exception.InternalError()
     else:
         db.block_device_update(device.id, {'status': 'attached',
-                                           'attach_time': _now()})
+                                           'attach_time': timeutils.utcnow()})
     return device, volume, instance
 
 
-def _now():
-    return flows._now()
-
-
 def _hot_plug(context, instance, volume, device):
-    from ebsboot.volume import rpcapi as volume_rpcapi
     info = volume_rpcapi.VolumeAPI().initialize_connection(
         context, volume, flows.CONNECTOR)
     db.block_device_update(device.id, {'connection_info':
@@ -385,14 +382,12 @@ def _hot_plug(context, instance, volume, device):
         context, instance.host, flows.instance_dict(instance), info,
         device.device_name)
     db.block_device_update(device.id, {'status': 'attached',
-                                       'attach_time': _now()})
+                                       'attach_time': timeutils.utcnow()})
 
 
 def detach_volume(context, volume_ec2_id, instance_ec2_id=None,
                   device_name=None, force=False):
     """Detach a volume; returns (device, volume, instance) as it was."""
-    from ebsboot.cloud import volumes as cloud_volumes
-    from ebsboot.volume import rpcapi as volume_rpcapi
     volume = cloud_volumes.get_volume(context, volume_ec2_id)
     device, instance = _in_use_by_attachment(context, volume)
     if device is None or instance is None:

@@ -27,6 +27,8 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from sqlalchemy import exc as sa_exc
 
+from ebsboot.compute import driver as compute_driver
+from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
@@ -234,8 +236,6 @@ class TaskRunner:
 
     def check_power(self, instance):
         """Compare one running instance with its guest's power state."""
-        from ebsboot.compute import driver as compute_driver
-        from ebsboot.compute import rpcapi as compute_rpcapi
         if instance.state != 'running' or instance.task is not None or \
                 not instance.host or instance.pending_terminate:
             return

@@ -12,7 +12,9 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from stevedore import driver as stevedore_driver
 
+from ebsboot.cloud import rpcapi as cloud_rpcapi
 from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
 
 LOG = logging.getLogger(__name__)
 
@@ -36,8 +38,6 @@ class ComputeManager:
 
     def _guest_event(self, instance_id, power_state):
         """A guest changed power state by itself: tell the controller."""
-        from ebsboot.cloud import rpcapi as cloud_rpcapi
-        from ebsboot import context as ebs_context
         LOG.info('Guest %s is now %s', instance_id, power_state)
         cloud_rpcapi.CloudAPI().guest_power_changed(
             ebs_context.get_admin_context(), instance_id)

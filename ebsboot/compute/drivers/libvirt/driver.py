@@ -12,9 +12,12 @@ off); the controller's power-state sync is the safety net.
 """
 
 import os
+import shutil
 import threading
 import time
+from xml.etree import ElementTree as ET
 
+from oslo_concurrency import processutils
 from oslo_log import log as logging
 from oslo_utils import importutils
 
@@ -154,7 +157,6 @@ class LibvirtDriver(driver.ComputeDriver):
         path = os.path.join(self._instance_dir(instance),
                             '%s.qcow2' % device['virtual_name'])
         if not os.path.exists(path):
-            from oslo_concurrency import processutils
             os.makedirs(os.path.dirname(path), exist_ok=True)
             processutils.execute('qemu-img', 'create', '-f', 'qcow2',
                                  path + '.tmp',
@@ -243,7 +245,6 @@ class LibvirtDriver(driver.ComputeDriver):
                     raise
         self._disconnect_disks(instance, block_device_info)
         if delete_files:
-            import shutil
             shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
             try:
                 os.unlink(self.console_path(instance))
@@ -295,7 +296,6 @@ class LibvirtDriver(driver.ComputeDriver):
             self._device_info.get(instance['id'], {}).pop(device_name, None))
 
     def _disks(self, domain):
-        from xml.etree import ElementTree as ET
         root = ET.fromstring(domain.XMLDesc(0))
         return root.findall('./devices/disk')
 
@@ -337,12 +337,10 @@ class LibvirtDriver(driver.ComputeDriver):
 
 
 def _disk_xml(disk, target):
-    from xml.etree import ElementTree as ET
     devices = ET.Element('devices')
     config._disk(devices, disk, target)
     return ET.tostring(devices[0], encoding='unicode')
 
 
 def _element_xml(element):
-    from xml.etree import ElementTree as ET
     return ET.tostring(element, encoding='unicode')
