@@ -51,6 +51,7 @@ import traceback
 import uuid
 from xml.etree import ElementTree as ET
 
+import benchlib
 import boto3
 import botocore.config
 
@@ -95,29 +96,12 @@ STEPS = (
 )
 
 
-class BenchError(Exception):
-    """Something broke; the benchmark cannot go on."""
+BenchError = benchlib.BenchError
+free_port = benchlib.free_port
+poll = benchlib.poll
 
 
 # Helpers ------------------------------------------------------------------
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def poll(predicate, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise BenchError('timed out after %d s waiting for %s'
-                             % (timeout, what))
-        time.sleep(interval)
-
 
 def run(*cmd):
     result = subprocess.run(cmd, capture_output=True, text=True)

@@ -37,6 +37,7 @@ import tempfile
 import time
 import traceback
 
+import benchlib
 import boto3
 import botocore.config
 
@@ -61,14 +62,9 @@ ERROR_HEAD = re.compile(TIMESTAMP.pattern +
                         r'\[(None req-|req-|-\])')
 
 
-class BenchError(Exception):
-    """Something broke; the benchmark cannot go on."""
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+BenchError = benchlib.BenchError
+free_port = benchlib.free_port
+poll = benchlib.poll
 
 
 def wait_for_port(port, process, name, timeout=60):
@@ -258,18 +254,6 @@ def make_client(endpoint, region, access_key, secret_key):
         config=botocore.config.Config(
             retries={'max_attempts': 1}, connect_timeout=10,
             read_timeout=600))
-
-
-def poll(predicate, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise BenchError('timed out after %d s waiting for %s'
-                             % (timeout, what))
-        time.sleep(interval)
 
 
 def timed(func, *args, **kwargs):
