@@ -125,6 +125,12 @@ InvalidAMINameMalformed = _error(
 InvalidAMINameDuplicate = _error(
     'InvalidAMINameDuplicate', code='InvalidAMIName.Duplicate',
     message='AMI name %(name)s is already in use by AMI %(id)s')
+InvalidKernelIdMalformed = _error(
+    'InvalidKernelIdMalformed', code='InvalidKernelId.Malformed',
+    message='Invalid id: "%(id)s" (expecting "aki-...")')
+InvalidRamDiskIdMalformed = _error(
+    'InvalidRamDiskIdMalformed', code='InvalidRamDiskId.Malformed',
+    message='Invalid id: "%(id)s" (expecting "ari-...")')
 # Another project's image that the caller may see but not change.
 ImageAuthFailure = _error(
     'ImageAuthFailure', code='AuthFailure',

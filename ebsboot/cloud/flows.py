@@ -33,12 +33,21 @@ def project_context(instance):
 
 
 def instance_dict(instance):
-    """What the compute service is told about an instance."""
+    """What the compute service is told about an instance.
+
+    Its kernel and ramdisk go by EC2 id and by the backend id the compute
+    host downloads them by (None if the image is gone).
+    """
     return {'id': instance.id, 'ec2_id': instance.ec2_id,
             'vcpus': instance.vcpus, 'memory_mb': instance.memory_mb,
             'user_data': instance.user_data,
+            'image_id': instance.image_id,
             'kernel_id': instance.kernel_id,
+            'kernel_image_id': cloud_images.backend_image_id(
+                instance.kernel_id),
             'ramdisk_id': instance.ramdisk_id,
+            'ramdisk_image_id': cloud_images.backend_image_id(
+                instance.ramdisk_id),
             'root_device_name': instance.root_device_name,
             'shutdown_behavior': instance.shutdown_behavior,
             'project_id': instance.project_id}

@@ -17,6 +17,14 @@ Launch permissions map onto the backend's visibility: other projects given
 permission are members of a ``shared`` image; the group ``all`` makes it
 ``public``.
 
+Kernel and ramdisk images (``aki-``, ``ari-``; imageType ``kernel`` and
+``ramdisk``) hold the files of a direct kernel boot. EC2 has no action to
+make them (AWS provided its own): operators import them with
+``ebsboot-manage image import-kernel`` / ``import-ramdisk``. Their backend
+format (``aki``/``ari``, as Glance keeps them for Nova) tells them apart.
+An image's KernelId and RamdiskId must name such images (see
+``get_boot_image``).
+
 Functions take and return backend image dicts (see
 ``ebsboot.image.backend``).
 """
@@ -34,6 +42,7 @@ from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import exception
+from ebsboot.image import bootfiles
 
 LOG = logging.getLogger(__name__)
 
@@ -52,8 +61,16 @@ _BACKEND_STATES = {
     'pending_delete': 'deregistered', 'deleted': 'deregistered',
 }
 _ID_PROPERTY = 'ec2_id'
+# EC2 id kinds of images and the imageType of each; kernels and ramdisks
+# are the images of those formats.
+IMAGE_TYPES = {'ami': 'machine', 'aki': 'kernel', 'ari': 'ramdisk'}
+BOOT_KINDS = (bootfiles.KERNEL, bootfiles.RAMDISK)
+_MALFORMED_BOOT_IDS = {bootfiles.KERNEL: exception.InvalidKernelIdMalformed,
+                       bootfiles.RAMDISK: exception.InvalidRamDiskIdMalformed}
 
 _backends = {}
+# EC2 ids of images and their backend ids (an EC2 id never changes image).
+_backend_ids = {}
 _backends_lock = threading.Lock()
 
 
@@ -82,6 +99,19 @@ def _owner_context(image):
 
 def image_ec2_id(image):
     return image['properties'].get(_ID_PROPERTY)
+
+
+def image_kind(image):
+    """``ami``, or ``aki``/``ari`` for a kernel/ramdisk image."""
+    for image_format in (image['container_format'], image['disk_format']):
+        if image_format in BOOT_KINDS:
+            return image_format
+    return 'ami'
+
+
+def image_type(image):
+    """EC2's imageType: ``machine``, ``kernel`` or ``ramdisk``."""
+    return IMAGE_TYPES[image_kind(image)]
 
 
 def image_state(image):
@@ -136,14 +166,20 @@ def _ec2_images(context, ec2_id=None):
             if image_ec2_id(image)]
 
 
-def get_image(context, ec2_id):
+def _check_image_id(ec2_id, kinds):
+    if not any(ec2ids.is_valid(kind, ec2_id) for kind in kinds):
+        raise exception.InvalidAMIIDMalformed(id=ec2_id)
+
+
+def get_image(context, ec2_id, kinds=('ami',)):
     """The image ``ami-...`` if the project may see it.
 
+    :param kinds: the EC2 id kinds accepted, ``IMAGE_TYPES`` for any image.
     :raises: InvalidAMIID.Malformed, InvalidAMIID.NotFound, and
         InvalidAMIID.Unavailable for a deregistered image the backend still
         shows.
     """
-    ec2ids.check('ami', ec2_id)
+    _check_image_id(ec2_id, kinds)
     images = _ec2_images(context, ec2_id)
     if not images:
         raise exception.InvalidAMIIDNotFound(id=ec2_id)
@@ -153,9 +189,9 @@ def get_image(context, ec2_id):
     return image
 
 
-def get_own_image(context, ec2_id):
+def get_own_image(context, ec2_id, kinds=('ami',)):
     """``get_image``, refused with AuthFailure if another project owns it."""
-    image = get_image(context, ec2_id)
+    image = get_image(context, ec2_id, kinds)
     if not is_owner(context, image):
         raise exception.ImageAuthFailure(id=ec2_id)
     return image
@@ -179,7 +215,7 @@ def list_images(context, ec2_ids=None, owners=None, executable_by=None):
     """The images the project may launch, in the order of their creation.
 
     That is its own images, the images shared with it and the public ones
-    (deregistered images excluded).
+    (deregistered images excluded), kernels and ramdisks included.
 
     :param ec2_ids: only these (all must exist, else NotFound).
     :param owners: only images of these owners: ``self`` or project ids.
@@ -188,7 +224,7 @@ def list_images(context, ec2_ids=None, owners=None, executable_by=None):
         (public images). As in EC2 the owner's own images do not count.
     """
     for ec2_id in ec2_ids or ():
-        ec2ids.check('ami', ec2_id)
+        _check_image_id(ec2_id, IMAGE_TYPES)
     images = [image for image in _ec2_images(context)
               if image_state(image) != 'deregistered']
     if ec2_ids:
@@ -227,6 +263,67 @@ def snapshot_in_use(context, snapshot_id):
     return None
 
 
+def get_boot_image(context, kind, ec2_id):
+    """The kernel (``aki``) or ramdisk (``ari``) a KernelId/RamdiskId names.
+
+    The project must be allowed to launch it. Errors, as AWS documents
+    them where it does:
+
+    * an id that is neither of that kind nor ``ami-`` (the glance backend
+      gave kernels ``ami-`` ids before they had their own kind):
+      InvalidKernelId.Malformed / InvalidRamDiskId.Malformed;
+    * no such image: InvalidAMIID.NotFound, which AWS also gives for "an
+      incorrect kernel ID";
+    * a deregistered or unfinished one: InvalidAMIID.Unavailable;
+    * an image of another type: InvalidParameterValue (no documented code).
+    """
+    if not (ec2ids.is_valid(kind, ec2_id) or ec2ids.is_valid('ami', ec2_id)):
+        raise _MALFORMED_BOOT_IDS[kind](id=ec2_id)
+    image = get_image(context, ec2_id, kinds=(kind, 'ami'))
+    if image_kind(image) != kind:
+        raise exception.InvalidParameterValue(
+            'The image %s is a %s image, not a %s image.'
+            % (ec2_id, image_type(image), IMAGE_TYPES[kind]))
+    if image_state(image) != 'available':
+        raise exception.InvalidAMIIDUnavailable(
+            "The image '%s' is not available." % ec2_id)
+    return image
+
+
+def check_boot_images(context, kernel_id=None, ramdisk_id=None):
+    """Refuse a KernelId or RamdiskId naming no usable image of its kind.
+
+    See ``get_boot_image``. (A ramdisk without a kernel is allowed, and not
+    used: only a direct kernel boot loads one.)
+    """
+    if kernel_id:
+        get_boot_image(context, bootfiles.KERNEL, kernel_id)
+    if ramdisk_id:
+        get_boot_image(context, bootfiles.RAMDISK, ramdisk_id)
+
+
+def backend_image_id(ec2_id):
+    """The backend id of any project's image ``ec2_id``, or None.
+
+    The compute host gets kernels and ramdisks by their backend id. The
+    image backend failing is logged, not raised: only a boot needs the id,
+    and it fails without it (stopping or terminating the instance does
+    not).
+    """
+    if not ec2_id:
+        return None
+    image_id = _backend_ids.get(ec2_id)
+    if image_id is None:
+        try:
+            images = _ec2_images(_admin(), ec2_id)
+        except exception.EC2Error as e:
+            LOG.warning('Cannot look up image %s: %s', ec2_id, e.msg)
+            return None
+        if images:
+            image_id = _backend_ids[ec2_id] = images[0]['id']
+    return image_id
+
+
 def snapshot_ec2_ids(snapshot_ids):
     """Map snapshot UUIDs to their ``snap-`` ids (any project).
 
@@ -260,12 +357,18 @@ def _check_unique_name(context, name):
                 name=name, id=image_ec2_id(image))
 
 
-def _check_ec2_id(value, kinds, param):
-    if value is not None and not any(ec2ids.is_valid(kind, value)
-                                     for kind in kinds):
+def _check_description(description):
+    if description is not None and len(description) > MAX_DESCRIPTION:
         raise exception.InvalidParameterValue(
-            'Invalid id: "%s" for %s (expecting "%s-...")'
-            % (value, param, '-..." or "'.join(kinds)))
+            'The description must be at most %d characters long.'
+            % MAX_DESCRIPTION)
+
+
+def _check_architecture(architecture):
+    if architecture not in ARCHITECTURES:
+        raise exception.InvalidParameterValue(
+            "Value (%s) for parameter architecture is invalid. Expected one "
+            "of: %s." % (architecture, ', '.join(ARCHITECTURES)))
 
 
 def _complete_bdms(context, bdms, root):
@@ -311,7 +414,9 @@ def register_image(context, name, root_device_name, bdms, description=None,
         EC2: the snapshot's size, DeleteOnTermination true, the default
         volume type.
     :param architecture: by default ``i386``, as in EC2.
-    :param kernel_id, ramdisk_id: EC2 ids, stored as given.
+    :param kernel_id, ramdisk_id: EC2 ids of a kernel and a ramdisk the
+        project may launch (see ``get_boot_image``); CreateImage (state
+        ``pending``) copies those of the instance unchecked.
     :param boot_mode: ``legacy-bios``, ``uefi`` or ``uefi-preferred``,
         stored as Nova's ``hw_firmware_type``.
     :param state: None for an available image; ``pending`` for one whose
@@ -319,17 +424,11 @@ def register_image(context, name, root_device_name, bdms, description=None,
     :returns: the image.
     """
     check_name(name)
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise exception.InvalidParameterValue(
-            'The description must be at most %d characters long.'
-            % MAX_DESCRIPTION)
+    _check_description(description)
     architecture = architecture or DEFAULT_ARCHITECTURE
-    if architecture not in ARCHITECTURES:
-        raise exception.InvalidParameterValue(
-            "Value (%s) for parameter architecture is invalid. Expected one "
-            "of: %s." % (architecture, ', '.join(ARCHITECTURES)))
-    _check_ec2_id(kernel_id, ('aki', 'ami'), 'KernelId')
-    _check_ec2_id(ramdisk_id, ('ari', 'ami'), 'RamdiskId')
+    _check_architecture(architecture)
+    if state != 'pending':
+        check_boot_images(context, kernel_id, ramdisk_id)
     if boot_mode is not None and boot_mode not in BOOT_MODES:
         raise exception.InvalidParameterValue(
             "Value (%s) for parameter BootMode is invalid. Expected one of: "
@@ -373,6 +472,40 @@ def register_image(context, name, root_device_name, bdms, description=None,
         raise exception.InvalidSnapshotNotFound(id=gone[0])
     LOG.info('Registered image %s (%s) of project %s',
              properties[_ID_PROPERTY], image['id'], context.project_id)
+    return image
+
+
+def import_boot_image(context, kind, path, name, description=None,
+                      architecture=None, public=False):
+    """Store the file ``path`` as a kernel (``aki``) or ramdisk (``ari``).
+
+    The name and description are checked as RegisterImage checks them; the
+    file as ``bootfiles.inspect`` does (which also tells a kernel's
+    architecture). ``public`` lets every project launch it.
+
+    :raises: InvalidAMIName.Malformed/.Duplicate, InvalidParameterValue
+        (also for a file that is not what ``kind`` says), OSError.
+    :returns: the image.
+    """
+    check_name(name)
+    _check_description(description)
+    if architecture is not None:
+        _check_architecture(architecture)
+    try:
+        architecture = bootfiles.inspect(kind, path, architecture)
+    except bootfiles.InvalidBootFile as e:
+        raise exception.InvalidParameterValue(str(e))
+    _check_unique_name(context, name)
+    properties = {_ID_PROPERTY: ec2ids.new_id(kind),
+                  'architecture': architecture}
+    if description:
+        properties['description'] = description
+    image = get_backend().create_with_data(
+        context, name, properties, path, kind, kind,
+        visibility='public' if public else 'private')
+    LOG.info('Imported %s as %s %s (%s) of project %s', path,
+             IMAGE_TYPES[kind], properties[_ID_PROPERTY], image['id'],
+             context.project_id)
     return image
 
 
@@ -421,16 +554,18 @@ def _delete_snapshot(context, snapshot_id):
 
 
 def deregister_image(context, ec2_id, delete_associated_snapshots=False):
-    """Deregister an image of the project.
+    """Deregister an image of the project (a kernel or ramdisk too).
 
-    Its snapshots stay unless ``delete_associated_snapshots``; even then a
-    snapshot that another image uses stays.
+    A kernel's or ramdisk's data goes with it; instances launched with it
+    keep their compute host's copy. Snapshots stay unless
+    ``delete_associated_snapshots``; even then a snapshot that another
+    image uses stays.
 
     :returns: ``[(snapshot ec2 id, return code)]`` of the snapshots it
         tried to delete: ``success``, ``skipped`` (used by another image),
         ``missing-permissions`` (another project's) or ``client-error``.
     """
-    image = get_own_image(context, ec2_id)
+    image = get_own_image(context, ec2_id, IMAGE_TYPES)
     get_backend().delete(context, image['id'])
     LOG.info('Deregistered image %s (%s)', ec2_id, image['id'])
     results = []
@@ -448,11 +583,8 @@ def deregister_image(context, ec2_id, delete_associated_snapshots=False):
 
 def modify_description(context, ec2_id, description):
     """Set (or, with ``''``, clear) the description of an own image."""
-    if len(description) > MAX_DESCRIPTION:
-        raise exception.InvalidParameterValue(
-            'The description must be at most %d characters long.'
-            % MAX_DESCRIPTION)
-    image = get_own_image(context, ec2_id)
+    _check_description(description)
+    image = get_own_image(context, ec2_id, IMAGE_TYPES)
     if description:
         return get_backend().update(context, image['id'],
                                     properties={'description': description})
@@ -467,7 +599,7 @@ def modify_launch_permission(context, ec2_id, add_users=(), remove_users=(),
     Users are project ids; the owner's own project is ignored. ``public``
     is the group ``all``.
     """
-    image = get_own_image(context, ec2_id)
+    image = get_own_image(context, ec2_id, IMAGE_TYPES)
     for user in list(add_users) + list(remove_users):
         if not user or len(user) > 255:
             raise exception.InvalidParameterValue(

@@ -132,6 +132,7 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
     props = image['properties']
     kernel_id = kernel_id or props.get('kernel_id')
     ramdisk_id = ramdisk_id or props.get('ramdisk_id')
+    cloud_images.check_boot_images(context, kernel_id, ramdisk_id)
 
     vcpus, memory_mb = types[instance_type]
     reservation_id = ec2ids.new_id('r')
@@ -462,6 +463,9 @@ def modify_attribute(context, ec2_id, attribute, value):
     elif attribute == 'userData':
         values = {'user_data': _check_user_data(value) if value else None}
     elif attribute in ('kernel', 'ramdisk'):
+        if value:
+            cloud_images.get_boot_image(
+                context, 'aki' if attribute == 'kernel' else 'ari', value)
         values = {attribute + '_id': value or None}
     elif attribute == 'disableApiTermination':
         values = {'disable_api_termination': value}

@@ -1,4 +1,4 @@
-"""ebsboot-manage: database, credential and snapshot administration.
+"""ebsboot-manage: database, credential, snapshot and image administration.
 
 ::
 
@@ -9,6 +9,10 @@
     ebsboot-manage --config-file F credentials delete ACCESS_KEY
     ebsboot-manage --config-file F snapshot import FILE --project P
         [--description D] [--format F]
+    ebsboot-manage --config-file F image import-kernel FILE --project P
+        [--name N] [--description D] [--architecture A] [--public]
+        [--format F]
+    ebsboot-manage --config-file F image import-ramdisk FILE ...
 """
 
 import json
@@ -21,12 +25,14 @@ import uuid
 from oslo_config import cfg
 
 from ebsboot.cloud import ec2ids
+from ebsboot.cloud import images as cloud_images
 from ebsboot import conf
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.db import migration
 from ebsboot import exception
+from ebsboot.image import bootfiles
 from ebsboot.volume import diskimage
 from ebsboot.volume import manager as volume_manager
 
@@ -173,6 +179,33 @@ class SnapshotCommands:
             pass
 
 
+class ImageCommands:
+
+    def import_image(self, kind, path, project, name=None, description=None,
+                     architecture=None, public=False, fmt='table'):
+        """Import a kernel (``aki``) or ramdisk (``ari``) image file.
+
+        The image backend stores the data (the ``local`` backend in
+        ``state_path``: run this where the services' state is). The image
+        is named after the file unless ``name`` is given.
+        """
+        if not project:
+            sys.exit('--project is required')
+        name = name or os.path.basename(path)
+        try:
+            image = cloud_images.import_boot_image(
+                ebs_context.RequestContext(project_id=project,
+                                           overwrite=False),
+                kind, path, name, description=description,
+                architecture=architecture, public=public)
+        except exception.EC2Error as e:
+            sys.exit('Cannot import %s: %s' % (path, e.msg))
+        except OSError as e:
+            sys.exit('Cannot import %s: %s' % (path, e))
+        _print({'image_id': cloud_images.image_ec2_id(image)}, fmt,
+               ('image_id',))
+
+
 def _format_arg(parser):
     parser.add_argument('--format', choices=('table', 'json'),
                         default='table')
@@ -218,6 +251,39 @@ def add_command_parsers(subparsers):
     imp.set_defaults(func=lambda: SnapshotCommands().import_image(
         CONF.category.file, CONF.category.project,
         CONF.category.description, CONF.category.format))
+
+    image = subparsers.add_parser('image', help='Kernel and ramdisk images')
+    image_sub = image.add_subparsers(dest='action')
+    image_sub.required = True
+    for kind, what in ((bootfiles.KERNEL, 'kernel'),
+                       (bootfiles.RAMDISK, 'ramdisk')):
+        _image_import_parser(image_sub, kind, what)
+
+
+def _image_import_parser(subparsers, kind, what):
+    imp = subparsers.add_parser(
+        'import-' + what,
+        help='Import a Linux %s file as an %s- image of a project, for '
+             'the KernelId/RamdiskId of a direct kernel boot' % (what, kind))
+    imp.add_argument('file', help='The %s file' % what)
+    imp.add_argument('--project', required=True,
+                     help='Project that owns the image')
+    # (Not dest "name": oslo.config's sub-command attribute has its own.)
+    imp.add_argument('--name', dest='image_name',
+                     help='Image name (default: the file name)')
+    imp.add_argument('--description', help='Image description')
+    imp.add_argument('--architecture',
+                     choices=cloud_images.ARCHITECTURES,
+                     help='Architecture (default: from the kernel header; '
+                          'x86_64 for a ramdisk)')
+    imp.add_argument('--public', action='store_true',
+                     help='Let every project launch it')
+    _format_arg(imp)
+    imp.set_defaults(func=lambda: ImageCommands().import_image(
+        kind, CONF.category.file, CONF.category.project,
+        name=CONF.category.image_name, description=CONF.category.description,
+        architecture=CONF.category.architecture,
+        public=CONF.category.public, fmt=CONF.category.format))
 
 
 category_opt = cfg.SubCommandOpt('category', title='Commands',

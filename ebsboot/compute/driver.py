@@ -6,6 +6,11 @@ machine. ``instance`` is a dict with at least ``id`` (uuid), ``ec2_id``,
 of ``{'device_name', 'boot_index', 'connection_info'}`` dicts in boot order,
 the connection info in Cinder's shape.
 
+For ``spawn`` of an instance with a kernel the instance also has
+``kernel_path``, ``ramdisk_path`` (or None) and ``kernel_cmdline`` (None
+for the driver's default): local files to boot directly instead of the
+root volume's boot loader.
+
 Every method is idempotent: powering off a guest that is gone succeeds, and
 so does destroying one that never existed.
 """

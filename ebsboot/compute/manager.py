@@ -4,19 +4,32 @@ It is the RPC endpoint of the compute service. The controller decides what
 should happen and keeps the state; this manager makes the hypervisor do it.
 Every method is idempotent, so the controller may repeat a step after a
 crash.
+
+An instance with a kernel boots it directly: before the driver's spawn, the
+manager downloads the kernel and ramdisk images through the image backend
+into this host's cache (``<state_path>/kernels``, see
+``ebsboot.image.cache``) and hands the driver their paths.
 """
 
 import base64
+import os
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from stevedore import driver as stevedore_driver
 
+from ebsboot.cloud import images as cloud_images
 from ebsboot.cloud import rpcapi as cloud_rpcapi
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
+from ebsboot.image import backend as image_backend
+from ebsboot.image import cache as image_cache
 
 LOG = logging.getLogger(__name__)
+
+BOOT_FILE_FOLDER = 'kernels'
+# Nova's image property for the command line of a direct kernel boot.
+COMMAND_LINE_PROPERTY = 'os_command_line'
 
 
 def load_driver(conf=CONF):
@@ -31,6 +44,9 @@ class ComputeManager:
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
         self.driver = driver or load_driver()
+        self.boot_files = image_cache.BootFileCache(
+            os.path.join(CONF.state_path, BOOT_FILE_FOLDER),
+            cloud_images.get_backend)
 
     def init_host(self):
         self.driver.event_callback = self._guest_event
@@ -47,7 +63,46 @@ class ComputeManager:
 
     def spawn(self, context, instance, block_device_info):
         LOG.info('Spawning %s', instance['ec2_id'])
-        self.driver.spawn(instance, block_device_info)
+        self.driver.spawn(self._with_boot_files(instance), block_device_info)
+
+    def _with_boot_files(self, instance):
+        """The instance with what a direct kernel boot needs, if it has one.
+
+        ``kernel_path`` and ``ramdisk_path``: this host's copies of its
+        kernel and ramdisk (a ramdisk without a kernel is not used);
+        ``kernel_cmdline``: its image's ``os_command_line``, else None (the
+        driver's default, Nova's).
+        """
+        if not instance.get('kernel_id'):
+            return instance
+        admin = ebs_context.get_admin_context()
+        instance = dict(instance,
+                        kernel_path=self._boot_file(admin, instance, 'kernel'),
+                        kernel_cmdline=self._command_line(admin, instance))
+        if instance.get('ramdisk_id'):
+            instance['ramdisk_path'] = self._boot_file(admin, instance,
+                                                       'ramdisk')
+        return instance
+
+    def _boot_file(self, context, instance, kind):
+        image_id = instance.get(kind + '_image_id')
+        try:
+            if image_id:
+                return self.boot_files.fetch(context, image_id)
+        except LookupError:
+            pass
+        raise image_backend.ImageDataError(
+            'The %s image %s of %s does not exist (any more).'
+            % (kind, instance[kind + '_id'], instance['ec2_id']))
+
+    def _command_line(self, context, instance):
+        image = None
+        if instance.get('image_id'):
+            image = cloud_images.get_backend().get(context,
+                                                   instance['image_id'])
+        if image is None:
+            return None
+        return image['properties'].get(COMMAND_LINE_PROPERTY) or None
 
     def power_off(self, context, instance, timeout):
         LOG.info('Powering off %s (timeout %ss)', instance['ec2_id'],

@@ -11,9 +11,17 @@ are dicts shaped like Glance v2 images::
      'min_disk': GiB, 'created_at': datetime, 'properties': {str: str}}
 
 Property values are strings, as Glance stores them.
+
+Kernel and ramdisk images (EC2 ``aki-``/``ari-``) are the only images with
+data: ``disk_format`` and ``container_format`` ``aki`` or ``ari``, as Glance
+keeps the kernels and ramdisks Nova boots, and ``size`` the number of bytes.
 """
 
 import abc
+
+
+class ImageDataError(Exception):
+    """The data of an image cannot be stored or read back."""
 
 
 class ImageBackend(metaclass=abc.ABCMeta):
@@ -47,4 +55,26 @@ class ImageBackend(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def delete(self, context, image_id):
-        """Delete an image the project owns; a missing one is no error."""
+        """Delete an image the project owns, with its data.
+
+        A missing image is no error.
+        """
+
+    @abc.abstractmethod
+    def create_with_data(self, context, name, properties, path, disk_format,
+                         container_format, visibility='private'):
+        """Store an image holding the bytes of the file ``path``.
+
+        The image is owned by the context's project and returned
+        ``active``; if anything fails, nothing of it is left.
+        """
+
+    @abc.abstractmethod
+    def download(self, context, image_id, path):
+        """Write the data of an image the project may see to ``path``.
+
+        ``path`` is a new file the caller removes if this fails.
+
+        :raises LookupError: no such image (or the project may not see it).
+        :raises ImageDataError: the data is missing or damaged.
+        """

@@ -1,7 +1,9 @@
 """RegisterImage, DeregisterImage, DescribeImages and the image attributes.
 
-Only EBS-backed images exist: registered from snapshots here, or made by
-CreateImage.
+Machine images are EBS-backed: registered from snapshots here, or made by
+CreateImage. Kernel and ramdisk images (imported by the operator) are shown
+as AWS shows its AKIs and ARIs: no root device or mappings (so
+rootDeviceType ``instance-store``), virtualizationType ``paravirtual``.
 """
 
 from ebsboot.api.ec2 import filters as ec2_filters
@@ -47,6 +49,9 @@ class _View:
         self.root_device_name, self.bdms = (
             cloud_images.block_device_mappings(image))
         self.root_device_type = cloud_images.root_device_type(image)
+        self.image_type = cloud_images.image_type(image)
+        self.virtualization_type = ('hvm' if self.image_type == 'machine'
+                                    else 'paravirtual')
         self.public, _members = cloud_images.launch_permissions(image)
         self.description = props.get('description')
         self.architecture = props.get('architecture') or 'x86_64'
@@ -68,7 +73,7 @@ class _View:
             'creationDate': image['created_at'],
             'isPublic': self.public,
             'architecture': self.architecture,
-            'imageType': 'machine',
+            'imageType': self.image_type,
             'kernelId': self.kernel_id,
             'ramdiskId': self.ramdisk_id,
             'platformDetails': 'Linux/UNIX',
@@ -78,7 +83,7 @@ class _View:
             'rootDeviceType': self.root_device_type,
             'rootDeviceName': self.root_device_name,
             'blockDeviceMapping': self.mappings,
-            'virtualizationType': 'hvm',
+            'virtualizationType': self.virtualization_type,
             'hypervisor': 'xen',
             'bootMode': self.boot_mode,
         }
@@ -105,11 +110,11 @@ IMAGE_FILTERS = {
     'owner-id': lambda v: v.image['owner'],
     'architecture': lambda v: v.architecture,
     'is-public': lambda v: v.public,
-    'image-type': lambda v: 'machine',
+    'image-type': lambda v: v.image_type,
     'description': lambda v: v.description,
     'kernel-id': lambda v: v.kernel_id,
     'ramdisk-id': lambda v: v.ramdisk_id,
-    'virtualization-type': lambda v: 'hvm',
+    'virtualization-type': lambda v: v.virtualization_type,
     'hypervisor': lambda v: 'xen',
     'platform-details': lambda v: 'Linux/UNIX',
     'creation-date': lambda v: xmlutil.format_datetime(
@@ -210,13 +215,14 @@ def describe_image_attribute(context, params, request):
             'Value (%s) for parameter attribute is invalid. Expected one '
             'of: %s.' % (attribute, ', '.join(DESCRIBE_ATTRIBUTES)))
     ec2_id = params.get_str('ImageId', required=True)
+    kinds = cloud_images.IMAGE_TYPES
     if attribute == 'launchPermission':
-        image = cloud_images.get_own_image(context, ec2_id)
+        image = cloud_images.get_own_image(context, ec2_id, kinds)
         public, members = cloud_images.launch_permissions(image)
         value = ([{'group': 'all'}] if public else []) + [
             {'userId': member} for member in members]
         return {'imageId': ec2_id, 'launchPermission': value}
-    [view] = _views([cloud_images.get_image(context, ec2_id)])
+    [view] = _views([cloud_images.get_image(context, ec2_id, kinds)])
     value = {
         'description': lambda: _value(view.description),
         'kernel': lambda: _value(view.kernel_id),

@@ -1,6 +1,7 @@
 """A compute driver that keeps guests in memory (unit tests only)."""
 
 import base64
+import os
 import threading
 import time
 
@@ -14,11 +15,24 @@ def _user_data(instance):
         return b''
 
 
+def _kernel_boot(instance):
+    """What a boot line says of a direct kernel boot (the files exist)."""
+    kernel = instance.get('kernel_path')
+    if not kernel:
+        return b''
+    ramdisk = instance.get('ramdisk_path')
+    return (' direct kernel boot: kernel %d bytes, ramdisk %s, cmdline %s'
+            % (os.path.getsize(kernel),
+               '%d bytes' % os.path.getsize(ramdisk) if ramdisk else 'none',
+               instance.get('kernel_cmdline') or 'default')).encode()
+
+
 class FakeDriver(driver.ComputeDriver):
     """Guests are dict entries; every operation completes at once.
 
     Consoles outlive their guests, as a real host's console logs do, and
-    each boot appends a line, so tests can count boots. A guest whose user
+    each boot appends a line, so tests can count boots; a direct kernel
+    boot says so on that line, with the kernel's size. A guest whose user
     data is ``poweroff`` powers itself off right after it boots.
     """
 
@@ -43,14 +57,18 @@ class FakeDriver(driver.ComputeDriver):
             self.guests[instance['id']] = {
                 'state': driver.POWER_RUNNING,
                 'block_device_info': block_device_info,
+                'kernel_path': instance.get('kernel_path'),
+                'ramdisk_path': instance.get('ramdisk_path'),
+                'kernel_cmdline': instance.get('kernel_cmdline'),
             }
             if _user_data(instance) == b'poweroff':
                 # As the demo guest does: power off right after booting.
                 self.guests[instance['id']]['state'] = driver.POWER_SHUTDOWN
             boots = self.consoles.get(instance['id'], b'').count(b'\n') + 1
             self.consoles[instance['id']] = self.consoles.get(
-                instance['id'], b'') + b'fake guest %s boot-count=%d\n' % (
-                    instance['ec2_id'].encode(), boots)
+                instance['id'], b'') + b'fake guest %s boot-count=%d%s\n' % (
+                    instance['ec2_id'].encode(), boots,
+                    _kernel_boot(instance))
 
     def power_off(self, instance, timeout=None):
         self._delay()

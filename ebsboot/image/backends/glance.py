@@ -25,9 +25,14 @@ project at all). Members added for a launch permission are accepted on
 behalf of the member project, so the image is also in that project's own
 Glance (and Nova) listings.
 
-EC2 ids: every Glance image the API shows gets an ``ami-`` id, kept in
-ebsboot's ``image_ids`` table; images registered through ebsboot also
-carry it as the ``ec2_id`` property. An image without that property (made
+Kernels and ramdisks are stored as Nova boots them: ``disk_format`` and
+``container_format`` ``aki`` (or ``ari``), then their data uploaded.
+Downloads are checked against the hash Glance recorded.
+
+EC2 ids: every Glance image the API shows gets an ``ami-`` id (``aki-`` or
+``ari-`` for a kernel or ramdisk, by its format), kept in ebsboot's
+``image_ids`` table; images registered through ebsboot also carry it as
+the ``ec2_id`` property. An image without that property (made
 by Nova's createImage or by hand) gets a new id when first seen, and so
 does one whose ``ec2_id`` belongs to another image already (Nova copies
 the properties of the image a server was booted from into its
@@ -43,12 +48,15 @@ are kept in its ``ec2_launch_users`` property.
 
 Errors: an unreachable Glance (or one that fails with a 5xx, or an
 identity keystone refuses) is ``Unavailable`` (503) for the EC2 client;
-any other refusal is an ``InternalError`` with the reason in the log. A
-placeholder whose zero-byte upload fails is deleted again.
+any other refusal is an ``InternalError`` with the reason in the log. An
+image whose upload (of zero bytes for a placeholder) fails is deleted
+again.
 """
 
+import errno
 import functools
 import io
+import os
 import threading
 
 from glanceclient import client as glance_client
@@ -77,6 +85,8 @@ CORE_ATTRIBUTES = frozenset((
     'created_at', 'updated_at', 'tags', 'file', 'schema', 'self',
     'locations', 'direct_url', 'stores'))
 ID_PROPERTY = 'ec2_id'
+# The EC2 id kinds of images by their Glance format.
+KINDS = {'aki': 'aki', 'ari': 'ari'}
 PUBLIC_MEMBERS_PROPERTY = 'ec2_launch_users'
 # Properties that hold a Glance image UUID, and where an EC2 id that names
 # no Glance image is kept instead.
@@ -116,6 +126,12 @@ def _check_strings(properties):
         if key in CORE_ATTRIBUTES or key in _HIDDEN:
             raise ValueError('%r is not an image property ebsboot may set'
                              % key)
+
+
+def _kind(raw):
+    """``ami``, ``aki`` or ``ari``: the EC2 id kind of a Glance image."""
+    return (KINDS.get(raw.get('container_format')) or
+            KINDS.get(raw.get('disk_format')) or 'ami')
 
 
 def build_client(conf):
@@ -178,14 +194,15 @@ class GlanceBackend(backend.ImageBackend):
     def _ec2_ids(self, claims):
         """``{image UUID: ec2 id}``, recording ids for new images.
 
-        :param claims: ``{image UUID: its ec2_id property or None}``.
+        :param claims: ``{image UUID: (its ec2_id property or None, the
+            kind of EC2 id it gets)}``.
         """
         known = db.image_ids_by_image_id(claims)
-        for image_id, claim in claims.items():
+        for image_id, (claim, kind) in claims.items():
             if image_id in known:
                 continue
-            candidates = [claim] if ec2ids.is_valid('ami', claim) else []
-            candidates += [ec2ids.new_id('ami') for _ in range(3)]
+            candidates = [claim] if ec2ids.is_valid(kind, claim) else []
+            candidates += [ec2ids.new_id(kind) for _ in range(3)]
             for ec2_id in candidates:
                 try:
                     db.image_id_create(ec2_id, image_id)
@@ -209,10 +226,11 @@ class GlanceBackend(backend.ImageBackend):
         raws = [dict(raw) for raw in raws]
         claims = {}
         for raw in raws:
-            claims[raw['id']] = raw.get(ID_PROPERTY)
-            for key in IMAGE_REFERENCES:
+            claims[raw['id']] = (raw.get(ID_PROPERTY), _kind(raw))
+            for key, kind in (('kernel_id', 'aki'), ('ramdisk_id', 'ari')):
                 if uuidutils.is_uuid_like(raw.get(key)):
-                    claims.setdefault(raw[key], None)
+                    # Not seen yet: it gets an id of the kind it is used as.
+                    claims.setdefault(raw[key], (None, kind))
         ec2_ids = self._ec2_ids(claims)
         return [self._to_dict(raw, ec2_ids) for raw in raws]
 
@@ -318,20 +336,16 @@ class GlanceBackend(backend.ImageBackend):
             LOG.exception('Could not delete the unfinished image %s from '
                           'Glance; delete it by hand.', image_id)
 
-    @_translate_errors
-    def create(self, context, name, properties, visibility='private',
-               min_disk=0):
+    def _create(self, context, name, properties, visibility, data, size,
+                **attributes):
+        """Create an image, upload ``data`` (a file object) and record it."""
         _check_strings(properties)
         stored = self._stored_properties(properties)
         raw = self.client.images.create(
-            name=name, disk_format='raw', container_format='bare',
-            visibility=visibility, owner=context.project_id,
-            min_disk=min_disk, min_ram=0, **stored)
+            name=name, visibility=visibility, owner=context.project_id,
+            min_ram=0, **dict(attributes, **stored))
         try:
-            # Zero bytes make the image active, as Nova does for its
-            # placeholders: a queued image cannot be booted.
-            self.client.images.upload(raw['id'], io.BytesIO(b''),
-                                      image_size=0)
+            self.client.images.upload(raw['id'], data, image_size=size)
             ec2_id = properties.get(ID_PROPERTY)
             if ec2_id:
                 db.image_id_create(ec2_id, raw['id'])
@@ -343,6 +357,48 @@ class GlanceBackend(backend.ImageBackend):
         LOG.debug('Created Glance image %s for project %s', raw['id'],
                   context.project_id)
         return self.get(context, raw['id'])
+
+    @_translate_errors
+    def create(self, context, name, properties, visibility='private',
+               min_disk=0):
+        # Zero bytes make the image active, as Nova does for its
+        # placeholders: a queued image cannot be booted.
+        return self._create(context, name, properties, visibility,
+                            io.BytesIO(b''), 0, disk_format='raw',
+                            container_format='bare', min_disk=min_disk)
+
+    @_translate_errors
+    def create_with_data(self, context, name, properties, path, disk_format,
+                         container_format, visibility='private'):
+        with open(path, 'rb') as data:
+            return self._create(context, name, properties, visibility, data,
+                                os.fstat(data.fileno()).st_size,
+                                disk_format=disk_format,
+                                container_format=container_format,
+                                min_disk=0)
+
+    @_translate_errors
+    def download(self, context, image_id, path):
+        if self.get(context, image_id) is None:
+            raise LookupError(image_id)
+        try:
+            # glanceclient checks the data against the image's hash.
+            body = self.client.images.data(image_id)
+        except glance_exc.HTTPNotFound:
+            raise LookupError(image_id)
+        if getattr(body, 'wrapped', body) is None:
+            raise backend.ImageDataError('Glance image %s has no data.'
+                                         % image_id)
+        try:
+            with open(path, 'wb') as f:
+                for chunk in body:
+                    f.write(chunk)
+        except IOError as e:
+            # glanceclient's verdict on data that does not match its hash.
+            if e.errno != errno.EPIPE:
+                raise
+            raise backend.ImageDataError('Glance image %s: %s'
+                                         % (image_id, e))
 
     def _accept(self, image_id, member_id):
         try:

@@ -1,10 +1,14 @@
 """EBS images through the EC2 API of a running all-in-one."""
 
+import gzip
 import json
 import os
 import sqlite3
+import struct
+import subprocess
 
 from ebsboot.tests.functional import base
+from ebsboot.tests.functional import test_instances
 
 
 class ImageTestBase(base.FunctionalTestCase):
@@ -317,3 +321,137 @@ class SnapshotUseTest(ImageTestBase):
                          answer['DeleteSnapshotResults'])
         base.wait_for(lambda: not self._snapshots(), what='snapshots gone')
         self.assertNotIn('Traceback', self.cloud.log())
+
+
+def fake_kernel(size=8192):
+    """Bytes with the header of a 64-bit x86 Linux kernel (bzImage)."""
+    data = bytearray(size)
+    data[0x202:0x206] = b'HdrS'
+    struct.pack_into('<H', data, 0x206, 0x020f)    # boot protocol 2.15
+    struct.pack_into('<H', data, 0x236, 1)         # XLF_KERNEL_64
+    return bytes(data)
+
+
+class BootImageTest(ImageTestBase, test_instances.EbsTestMixin):
+    """Kernels and ramdisks from ebsboot-manage, and instances using them.
+
+    The compute driver is the fake one: test_qemu boots a real kernel.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.kernel_file = os.path.join(self.cloud.state, 'vmlinuz')
+        self.ramdisk_file = os.path.join(self.cloud.state, 'initrd')
+        with open(self.kernel_file, 'wb') as f:
+            f.write(fake_kernel())
+        with open(self.ramdisk_file, 'wb') as f:
+            f.write(gzip.compress(b'070701 initramfs'))
+
+    def import_boot_file(self, what, path, *args):
+        return json.loads(self.cloud.manage(
+            'image', 'import-' + what, path, '--project', 'alpha',
+            '--format', 'json', *args))['image_id']
+
+    def test_import_describe_register_and_boot(self):
+        ec2 = self.ec2
+        kernel_id = self.import_boot_file('kernel', self.kernel_file)
+        ramdisk_id = self.import_boot_file('ramdisk', self.ramdisk_file,
+                                           '--name', 'initrd.img')
+        self.assertRegex(kernel_id, r'^aki-[0-9a-f]{17}$')
+        self.assertRegex(ramdisk_id, r'^ari-[0-9a-f]{17}$')
+        described = ec2.describe_images(ImageIds=[kernel_id, ramdisk_id])
+        self.assertEqual(
+            [(kernel_id, 'kernel', 'vmlinuz', 'x86_64', 'instance-store',
+              []),
+             (ramdisk_id, 'ramdisk', 'initrd.img', 'x86_64',
+              'instance-store', [])],
+            [(i['ImageId'], i['ImageType'], i['Name'], i['Architecture'],
+              i['RootDeviceType'], i['BlockDeviceMappings'])
+             for i in described['Images']])
+
+        snapshot_id = self.snapshot()
+        image_id = self.register('with-kernel', snapshot_id,
+                                 KernelId=kernel_id, RamdiskId=ramdisk_id)
+        [image] = ec2.describe_images(ImageIds=[image_id])['Images']
+        self.assertEqual((kernel_id, ramdisk_id, 'machine'),
+                         (image['KernelId'], image['RamdiskId'],
+                          image['ImageType']))
+
+        instance_id = ec2.run_instances(
+            ImageId=image_id, MinCount=1, MaxCount=1)['Instances'][0][
+            'InstanceId']
+        self.wait_state(ec2, instance_id, 'running')
+        self.assertIn('boot-count=1 direct kernel boot: kernel 8192 bytes, '
+                      'ramdisk %d bytes, cmdline default'
+                      % os.path.getsize(self.ramdisk_file),
+                      self.console(ec2, instance_id))
+        self.assertEqual({'Value': kernel_id}, ec2.describe_instance_attribute(
+            InstanceId=instance_id, Attribute='kernel')['KernelId'])
+        # The compute host's copies, by image UUID.
+        copies = os.listdir(os.path.join(self.cloud.state, 'kernels'))
+        self.assertEqual(2, len(copies))
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated')
+
+        ec2.deregister_image(ImageId=kernel_id)
+        self.assertEqual([ramdisk_id, image_id], [
+            i['ImageId'] for i in ec2.describe_images()['Images']])
+        if not self.cloud_conf:
+            # The local backend's data of the ramdisk only is left.
+            self.assertEqual(1, len(os.listdir(
+                os.path.join(self.cloud.state, 'images'))))
+        self.assertEC2Error('InvalidAMIID.NotFound', ec2.run_instances,
+                            ImageId=image_id, MinCount=1, MaxCount=1)
+        self.assertNotIn('Traceback', self.cloud.log())
+
+    def test_bad_kernel_and_ramdisk_ids(self):
+        ec2 = self.ec2
+        kernel_id = self.import_boot_file('kernel', self.kernel_file)
+        ramdisk_id = self.import_boot_file('ramdisk', self.ramdisk_file)
+        snapshot_id = self.snapshot()
+        machine_id = self.register('machine', snapshot_id)
+        for code, kwargs in [
+                ('InvalidAMIID.NotFound',
+                 {'KernelId': 'aki-0123456789abcdef0'}),
+                ('InvalidAMIID.NotFound',
+                 {'KernelId': kernel_id, 'RamdiskId': 'ari-01234567'}),
+                ('InvalidKernelId.Malformed', {'KernelId': ramdisk_id}),
+                ('InvalidRamDiskId.Malformed', {'RamdiskId': kernel_id}),
+                ('InvalidParameterValue', {'KernelId': machine_id})]:
+            self.assertEC2Error(code, self.register, 'bad', snapshot_id,
+                                **kwargs)
+            self.assertEC2Error(code, ec2.run_instances, ImageId=machine_id,
+                                MinCount=1, MaxCount=1, **kwargs)
+        self.assertEqual(3, len(ec2.describe_images()['Images']))
+        self.assertEqual([], ec2.describe_instances()['Reservations'])
+
+        instance_id = ec2.run_instances(
+            ImageId=machine_id, MinCount=1, MaxCount=1)['Instances'][0][
+            'InstanceId']
+        self.wait_state(ec2, instance_id, 'running')
+        ec2.stop_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'stopped')
+        self.assertEC2Error('InvalidKernelId.Malformed',
+                            ec2.modify_instance_attribute,
+                            InstanceId=instance_id,
+                            Kernel={'Value': ramdisk_id})
+        ec2.modify_instance_attribute(InstanceId=instance_id,
+                                      Kernel={'Value': kernel_id})
+        ec2.start_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'running')
+        self.assertIn('boot-count=2 direct kernel boot: kernel 8192 bytes, '
+                      'ramdisk none', self.console(ec2, instance_id))
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated')
+
+    def test_import_refusals(self):
+        for args, message in [
+                (('kernel', self.ramdisk_file), 'is not a Linux kernel'),
+                (('ramdisk', self.kernel_file),
+                 'is a Linux kernel, not a ramdisk'),
+                (('kernel', self.kernel_file, '--name', 'x'),
+                 'AMI names must be')]:
+            e = self.assertRaises(subprocess.CalledProcessError,
+                                  self.import_boot_file, *args)
+            self.assertIn(message, e.stderr)
+        self.assertEqual([], self.ec2.describe_images()['Images'])

@@ -3,15 +3,21 @@
 The demo guest (``tools/build-demo-guest``) counts its boots in a block of
 its root volume and prints ``boot-count=N`` on the serial console, so the
 console shows whether a boot saw the data of the previous ones. Guests run
-under QEMU's TCG emulation; the tests of this class run one after the
-other (see ``group_regex`` in .stestr.conf) with at most two guests.
+under QEMU's TCG emulation; the tests of a class run one after the other
+(see ``group_regex`` in .stestr.conf), and a lock keeps the classes apart,
+so that at most two guests run at a time.
 """
 
+import collections
+import fcntl
 import json
 import os
+import sqlite3
 import subprocess
 import time
+from xml.etree import ElementTree as ET
 
+import fixtures
 import libvirt
 
 from ebsboot.tests.functional import base
@@ -22,33 +28,58 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 GUEST_DIR = os.environ.get('EBSBOOT_DEMO_GUEST_DIR',
                            os.path.join(TOP, '.cache', 'demo-guest'))
 BOOT_TIMEOUT = 180
+CONF = '[libvirt]\nvirt_type = qemu\nshutdown_timeout = 60\n'
+# Nova's kernel command line, which the libvirt driver uses by default.
+DEFAULT_CMDLINE = 'root=/dev/vda console=tty0 console=ttyS0 console=hvc0'
+
+GuestFiles = collections.namedtuple('GuestFiles', 'disk kernel initrd')
 
 
-def demo_guest():
-    """Path of the demo guest disk, built on first use."""
-    path = os.path.join(GUEST_DIR, 'demo-guest.raw')
-    if not os.path.exists(path):
+def demo_guest_files():
+    """The demo guest's disk, kernel and initrd, built on first use.
+
+    A cache from before the build also left the kernel and initrd is
+    built again.
+    """
+    files = GuestFiles(*(os.path.join(GUEST_DIR, 'demo-guest.' + ext)
+                         for ext in ('raw', 'vmlinuz', 'initrd')))
+    if not all(os.path.exists(path) for path in files):
         subprocess.run([os.path.join(TOP, 'tools', 'build-demo-guest'),
                         GUEST_DIR], check=True, capture_output=True)
-    return path
+    return files
 
 
-class QemuGuestTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
+class QemuLock(fixtures.Fixture):
+    """One QEMU test class at a time, across the test workers."""
 
-    def setUp(self):
-        super().setUp()
-        self.cloud = self.useFixture(base.Cloud(
-            compute_driver='libvirt',
-            extra_conf='[libvirt]\nvirt_type = qemu\nshutdown_timeout = 60\n'))
+    def _setUp(self):
+        os.makedirs(GUEST_DIR, exist_ok=True)
+        lock = open(os.path.join(GUEST_DIR, '.qemu-tests.lock'), 'w')
+        self.addCleanup(lock.close)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        self.addCleanup(fcntl.flock, lock, fcntl.LOCK_UN)
+
+
+class QemuTestMixin(test_instances.EbsTestMixin):
+
+    def start_cloud(self):
+        """A cloud with the libvirt driver; the demo guest's files."""
+        self.useFixture(QemuLock())
+        files = demo_guest_files()
+        self.cloud = self.useFixture(base.Cloud(compute_driver='libvirt',
+                                                extra_conf=CONF))
         self.ec2 = self.cloud.client()
-        imported = json.loads(self.cloud.manage(
-            'snapshot', 'import', demo_guest(), '--project', 'alpha',
-            '--format', 'json'))
-        self.image_id = self.ec2.register_image(
-            Name='demo-guest', RootDeviceName='/dev/vda',
-            BlockDeviceMappings=[{'DeviceName': '/dev/vda', 'Ebs': {
-                'SnapshotId': imported['snapshot_id']}}])['ImageId']
         self.addCleanup(self._destroy_leftover_domains)
+        self.snapshot_id = json.loads(self.cloud.manage(
+            'snapshot', 'import', files.disk, '--project', 'alpha',
+            '--format', 'json'))['snapshot_id']
+        return files
+
+    def register_demo_guest(self, name='demo-guest', **kwargs):
+        return self.ec2.register_image(
+            Name=name, RootDeviceName='/dev/vda',
+            BlockDeviceMappings=[{'DeviceName': '/dev/vda', 'Ebs': {
+                'SnapshotId': self.snapshot_id}}], **kwargs)['ImageId']
 
     def _destroy_leftover_domains(self):
         """A failed test must not leave QEMU processes behind."""
@@ -66,14 +97,24 @@ class QemuGuestTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
         finally:
             conn.close()
 
-    def _uuids(self):
-        import sqlite3
+    def _uuids(self, sql='SELECT id FROM instances', *args):
         db = sqlite3.connect(os.path.join(self.cloud.state,
                                           'ebsboot.sqlite'))
         try:
-            return {row[0] for row in db.execute('SELECT id FROM instances')}
+            return {row[0] for row in db.execute(sql, args)}
         finally:
             db.close()
+
+    def domain_xml(self, instance_id):
+        """The libvirt domain of an instance, parsed."""
+        [uuid] = self._uuids('SELECT id FROM instances WHERE ec2_id = ?',
+                             instance_id)
+        conn = libvirt.open('qemu:///system')
+        try:
+            return ET.fromstring(
+                conn.lookupByUUIDString(uuid).XMLDesc(0))
+        finally:
+            conn.close()
 
     def wait_console(self, instance_id, text, timeout=BOOT_TIMEOUT):
         return base.wait_for(
@@ -85,6 +126,14 @@ class QemuGuestTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
         return self.ec2.run_instances(
             ImageId=image_id or self.image_id, MinCount=1, MaxCount=1,
             InstanceType='t2.nano', **kwargs)['Instances'][0]['InstanceId']
+
+
+class QemuGuestTest(base.FunctionalTestCase, QemuTestMixin):
+
+    def setUp(self):
+        super().setUp()
+        self.start_cloud()
+        self.image_id = self.register_demo_guest()
 
     def test_data_survives_stop_start_and_create_image(self):
         ec2 = self.ec2
@@ -176,3 +225,56 @@ class QemuGuestTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
         destroyed = log.index('Guest %s destroyed' % instance_id)
         deleted = log.index('Deleted volume', destroyed)
         self.assertLess(destroyed, deleted)
+
+
+class DirectKernelBootTest(base.FunctionalTestCase, QemuTestMixin):
+    """A direct kernel boot of the demo guest's EBS root volume.
+
+    The guest's own kernel and initrd, imported as aki/ari images, are the
+    image's KernelId and RamdiskId.
+    """
+
+    def setUp(self):
+        super().setUp()
+        files = self.start_cloud()
+        self.kernel_id, self.ramdisk_id = (json.loads(self.cloud.manage(
+            'image', 'import-' + what, path, '--project', 'alpha',
+            '--format', 'json'))['image_id']
+            for what, path in (('kernel', files.kernel),
+                               ('ramdisk', files.initrd)))
+        self.image_id = self.register_demo_guest(
+            'demo-guest-kernel', KernelId=self.kernel_id,
+            RamdiskId=self.ramdisk_id)
+
+    def test_kernel_and_initrd_boot_the_volume(self):
+        ec2 = self.ec2
+        instance_id = self.run_one()
+        self.wait_state(ec2, instance_id, 'running', timeout=60)
+        self.wait_console(instance_id, 'boot-count=1')
+        self.wait_console(instance_id, 'demo guest ready')
+        # Booted by the kernel itself, with Nova's command line (syslinux
+        # would have given "console=ttyS0 panic=-1 quiet").
+        self.assertIn('Command line: %s' % DEFAULT_CMDLINE,
+                      self.console(ec2, instance_id))
+        os_ = self.domain_xml(instance_id).find('os')
+        cache = os.path.join(self.cloud.state, 'kernels')
+        [kernel_uuid] = self._uuids(
+            "SELECT id FROM images WHERE disk_format = 'aki'")
+        [ramdisk_uuid] = self._uuids(
+            "SELECT id FROM images WHERE disk_format = 'ari'")
+        self.assertEqual(
+            (os.path.join(cache, kernel_uuid),
+             os.path.join(cache, ramdisk_uuid), DEFAULT_CMDLINE),
+            (os_.findtext('kernel'), os_.findtext('initrd'),
+             os_.findtext('cmdline')))
+
+        ec2.stop_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'stopped', timeout=90)
+        self.assertIn('demo guest: power button pressed',
+                      self.console(ec2, instance_id))
+        ec2.start_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'running', timeout=60)
+        self.wait_console(instance_id, 'boot-count=2')
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated', timeout=90)
+        self.assertNotIn('Traceback', self.cloud.log())

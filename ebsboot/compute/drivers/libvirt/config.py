@@ -3,6 +3,9 @@
 from xml.etree import ElementTree as ET
 
 DOMAIN_PREFIX = 'ebsboot-'
+# The consoles of Nova's command line for a direct kernel boot
+# (nova.virt.libvirt.driver.CONSOLE).
+KERNEL_CONSOLES = 'console=tty0 console=ttyS0 console=hvc0'
 
 
 def domain_name(instance):
@@ -20,6 +23,11 @@ def _sub(parent, tag, text=None, **attrs):
 def target_devs():
     """vda, vdb, ... vdz: virtio disk names in boot order."""
     return ['vd' + chr(ord('a') + i) for i in range(26)]
+
+
+def default_cmdline():
+    """Nova's kernel command line: the root volume and the consoles."""
+    return 'root=/dev/%s %s' % (target_devs()[0], KERNEL_CONSOLES)
 
 
 def _disk(devices, disk, target, serial=None, readonly=False):
@@ -46,14 +54,16 @@ def _disk(devices, disk, target, serial=None, readonly=False):
 
 
 def domain_xml(instance, disks, virt_type, machine_type, console_path,
-               config_drive=None, kernel=None, ramdisk=None):
+               config_drive=None, kernel=None, ramdisk=None, cmdline=None):
     """The domain of ``instance``.
 
     ``disks`` are ``(Disk, serial)`` in boot order: the root volume first
     (BIOS boot of the volume itself), then the data volumes and ephemeral
-    disks. With ``kernel`` (an image's KernelId) the kernel boots directly
-    with the root volume as ``/dev/vda``. The serial console is appended
-    to ``console_path`` across boots.
+    disks. With ``kernel`` (the path of the KernelId's file) the kernel
+    boots directly, with the ``ramdisk`` file as its initrd, the root
+    volume as ``/dev/vda`` and ``cmdline`` (by default Nova's, see
+    ``default_cmdline``). The serial console is appended to
+    ``console_path`` across boots.
     """
     domain = ET.Element('domain', type=virt_type)
     _sub(domain, 'name', domain_name(instance))
@@ -69,7 +79,7 @@ def domain_xml(instance, disks, virt_type, machine_type, console_path,
         _sub(os_, 'kernel', kernel)
         if ramdisk:
             _sub(os_, 'initrd', ramdisk)
-        _sub(os_, 'cmdline', 'root=/dev/vda console=ttyS0')
+        _sub(os_, 'cmdline', cmdline or default_cmdline())
     else:
         _sub(os_, 'boot', dev='hd')
     features = _sub(domain, 'features')

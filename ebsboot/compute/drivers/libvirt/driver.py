@@ -2,8 +2,10 @@
 
 Each instance is a persistent libvirt domain whose disks are its EBS
 volumes, connected with os-brick (``ebsboot.compute.drivers.libvirt
-.volume``): the root volume is booted by the BIOS (or, when the image has a
-KernelId, by a direct kernel boot). A config drive carries the user data.
+.volume``): the root volume is booted by the BIOS, or, when the instance
+has a KernelId, its kernel boots directly (the compute manager puts the
+files in ``kernel_path``/``ramdisk_path``). A config drive carries the user
+data.
 The serial console is appended to a per-instance log that outlives stops.
 
 libvirt lifecycle events are logged and handed to ``event_callback``
@@ -200,7 +202,8 @@ class LibvirtDriver(driver.ComputeDriver):
             instance, disks, self.conf.libvirt.virt_type,
             self.conf.libvirt.machine_type, console, config_drive=drive,
             kernel=instance.get('kernel_path'),
-            ramdisk=instance.get('ramdisk_path'))
+            ramdisk=instance.get('ramdisk_path'),
+            cmdline=instance.get('kernel_cmdline'))
         domain = self._connection().defineXML(xml)
         domain.create()
         LOG.info('Guest %s started', instance['ec2_id'])

@@ -1,5 +1,6 @@
 """The image actions on the wire: botocore's requests and parser."""
 
+import os
 import uuid
 
 from botocore import auth as botocore_auth
@@ -11,10 +12,12 @@ import botocore.session
 
 from ebsboot.api.ec2 import app as ec2_app
 from ebsboot.cloud import ec2ids
+from ebsboot.cloud import images as cloud_images
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.tests.unit.api import test_auth
 from ebsboot.tests.unit import base
+from ebsboot.tests.unit.image import fakes
 
 MODEL = botocore.session.get_session().get_service_model('ec2')
 
@@ -64,6 +67,15 @@ class ImageActionsTest(base.TestCase):
                          parsed['Error'].get('Message'))
         self.assertLess(status, 500)
         return parsed['Error']['Message']
+
+    def boot_image(self, kind, name=None, project='alpha', **kwargs):
+        """Import a kernel (aki) or ramdisk (ari); its EC2 id."""
+        path = os.path.join(self.state, name or kind)
+        fakes.write(path, fakes.kernel() if kind == 'aki'
+                    else fakes.ramdisk())
+        return cloud_images.image_ec2_id(cloud_images.import_boot_image(
+            self.context(project), kind, path, name or kind + '-image',
+            **kwargs))
 
     def register(self, name='web', **kwargs):
         kwargs.setdefault('BlockDeviceMappings', [
@@ -193,10 +205,11 @@ class ImageActionsTest(base.TestCase):
         self.assertEqual(1, len(self.ok('DescribeImages')['Images']))
 
     def test_attributes(self):
-        image_id = self.register(KernelId='aki-01234567')
+        kernel_id = self.boot_image('aki')
+        image_id = self.register(KernelId=kernel_id)
         for attribute, key, expected in [
                 ('description', 'Description', {}),
-                ('kernel', 'KernelId', {'Value': 'aki-01234567'}),
+                ('kernel', 'KernelId', {'Value': kernel_id}),
                 ('ramdisk', 'RamdiskId', {}),
                 ('launchPermission', 'LaunchPermissions', []),
                 ('productCodes', 'ProductCodes', []),
@@ -283,3 +296,86 @@ class ImageActionsTest(base.TestCase):
                    ImageId=image_id)
         self.error('InvalidAMIID.Malformed', 'DeregisterImage',
                    ImageId='i-0123456789abcdef0')
+
+    def test_kernel_and_ramdisk_images(self):
+        kernel_id = self.boot_image('aki', name='vmlinuz',
+                                    description='a kernel')
+        ramdisk_id = self.boot_image('ari', name='initrd', public=True)
+        [kernel] = self.ok('DescribeImages', ImageIds=[kernel_id])['Images']
+        kernel.pop('CreationDate')
+        # As AWS shows its AKIs: no root device, mappings or boot mode.
+        self.assertEqual({
+            'ImageId': kernel_id, 'ImageLocation': 'alpha/vmlinuz',
+            'State': 'available', 'OwnerId': 'alpha', 'Public': False,
+            'Architecture': 'x86_64', 'ImageType': 'kernel',
+            'PlatformDetails': 'Linux/UNIX', 'UsageOperation': 'RunInstances',
+            'Name': 'vmlinuz', 'Description': 'a kernel',
+            'RootDeviceType': 'instance-store', 'BlockDeviceMappings': [],
+            'VirtualizationType': 'paravirtual', 'Hypervisor': 'xen'},
+            kernel)
+        machine_id = self.register(KernelId=kernel_id, RamdiskId=ramdisk_id)
+        described = self.ok('DescribeImages')['Images']
+        self.assertEqual(
+            [(kernel_id, 'kernel'), (ramdisk_id, 'ramdisk'),
+             (machine_id, 'machine')],
+            [(i['ImageId'], i['ImageType']) for i in described])
+        self.assertEqual((kernel_id, ramdisk_id),
+                         (described[2]['KernelId'], described[2]['RamdiskId']))
+        for filters, expected in [
+                ([{'Name': 'image-type', 'Values': ['kernel', 'ramdisk']}],
+                 [kernel_id, ramdisk_id]),
+                ([{'Name': 'virtualization-type', 'Values': ['hvm']}],
+                 [machine_id]),
+                ([{'Name': 'kernel-id', 'Values': [kernel_id]}],
+                 [machine_id]),
+                ([{'Name': 'root-device-type',
+                   'Values': ['instance-store']}], [kernel_id, ramdisk_id])]:
+            self.assertEqual(expected, [i['ImageId'] for i in self.ok(
+                'DescribeImages', Filters=filters)['Images']])
+        self.assertEqual([ramdisk_id], [i['ImageId'] for i in self.ok(
+            'DescribeImages', project='beta')['Images']])
+        self.assertEqual({'Value': 'a kernel'}, self.ok(
+            'DescribeImageAttribute', ImageId=kernel_id,
+            Attribute='description')['Description'])
+        self.assertEqual([{'Group': 'all'}], self.ok(
+            'DescribeImageAttribute', ImageId=ramdisk_id,
+            Attribute='launchPermission')['LaunchPermissions'])
+        self.ok('ModifyImageAttribute', ImageId=kernel_id,
+                LaunchPermission={'Add': [{'UserId': 'beta'}]})
+        self.assertEqual(2, len(self.ok('DescribeImages',
+                                        project='beta')['Images']))
+
+        self.assertTrue(self.ok('DeregisterImage',
+                                ImageId=kernel_id)['Return'])
+        self.error('InvalidAMIID.NotFound', 'DeregisterImage',
+                   ImageId=kernel_id)
+        self.error('InvalidAMIID.NotFound', 'DescribeImages',
+                   ImageIds=[kernel_id])
+        self.error('InvalidAMIID.Malformed', 'DescribeImages',
+                   ImageIds=['eki-0123456789abcdef0'])
+        # The machine image still names it; launching it fails.
+        [machine] = self.ok('DescribeImages', ImageIds=[machine_id])['Images']
+        self.assertEqual(kernel_id, machine['KernelId'])
+
+    def test_register_with_bad_kernel_or_ramdisk(self):
+        kernel_id = self.boot_image('aki')
+        ramdisk_id = self.boot_image('ari')
+        machine_id = self.register('machine')
+        others = self.boot_image('aki', name='other', project='beta')
+        for code, kwargs in [
+                ('InvalidAMIID.NotFound', {'KernelId': 'aki-01234567'}),
+                ('InvalidAMIID.NotFound', {'KernelId': others}),
+                ('InvalidAMIID.NotFound', {
+                    'KernelId': kernel_id,
+                    'RamdiskId': 'ari-0123456789abcdef0'}),
+                ('InvalidKernelId.Malformed', {'KernelId': ramdisk_id}),
+                ('InvalidKernelId.Malformed', {'KernelId': 'vmlinuz'}),
+                ('InvalidRamDiskId.Malformed', {'RamdiskId': kernel_id}),
+                ('InvalidParameterValue', {'KernelId': machine_id}),
+                ('InvalidParameterValue', {'RamdiskId': machine_id})]:
+            self.error(code, 'RegisterImage', Name='bad', **dict(
+                kwargs, RootDeviceName='/dev/sda1', BlockDeviceMappings=[
+                    {'DeviceName': '/dev/sda1',
+                     'Ebs': {'SnapshotId': self.snapshot.ec2_id}}]))
+        self.assertEqual([kernel_id, ramdisk_id, machine_id], [
+            i['ImageId'] for i in self.ok('DescribeImages')['Images']])

@@ -1,16 +1,22 @@
 """The image controller on the local image backend and the fake driver."""
 
+import os
+import uuid
+
 from oslo_serialization import jsonutils
 
 from ebsboot.cloud import bdm
+from ebsboot.cloud import ec2ids
 from ebsboot.cloud import images
+from ebsboot.cloud import instances
 from ebsboot.cloud import volumes
 from ebsboot.db import api as db
 from ebsboot import exception
 from ebsboot.tests.unit import base
+from ebsboot.tests.unit.image import fakes
 
 
-class ImagesTest(base.ServiceTestCase):
+class ImagesTestBase(base.ServiceTestCase):
 
     def setUp(self):
         super().setUp()
@@ -38,6 +44,16 @@ class ImagesTest(base.ServiceTestCase):
         return images.register_image(
             context, name, '/dev/sda1',
             self._bdms(context=context) if bdms is None else bdms, **kwargs)
+
+    def _boot_image(self, kind, context=None, name=None, **kwargs):
+        data = fakes.kernel() if kind == 'aki' else fakes.ramdisk()
+        path = fakes.write(os.path.join(self.state, 'boot-file'), data)
+        return images.import_boot_image(
+            context or self.alpha, kind, path, name or kind + '-image',
+            **kwargs)
+
+
+class ImagesTest(ImagesTestBase):
 
     def test_register_writes_a_nova_placeholder(self):
         image = self.register(
@@ -93,10 +109,12 @@ class ImagesTest(base.ServiceTestCase):
         self.assertEqual(2, image['min_disk'])
 
     def test_register_optional_properties(self):
-        image = self.register(kernel_id='aki-0123456789abcdef0',
-                              ramdisk_id='ari-01234567', boot_mode='uefi')
+        kernel = images.image_ec2_id(self._boot_image('aki'))
+        ramdisk = images.image_ec2_id(self._boot_image('ari'))
+        image = self.register(kernel_id=kernel, ramdisk_id=ramdisk,
+                              boot_mode='uefi')
         props = image['properties']
-        self.assertEqual(('aki-0123456789abcdef0', 'ari-01234567', 'uefi'),
+        self.assertEqual((kernel, ramdisk, 'uefi'),
                          (props['kernel_id'], props['ramdisk_id'],
                           props['hw_firmware_type']))
 
@@ -108,9 +126,11 @@ class ImagesTest(base.ServiceTestCase):
             (dict(name='bad!name'), exception.InvalidAMINameMalformed),
             (dict(name='taken'), exception.InvalidAMINameDuplicate),
             (dict(architecture='sparc'), exception.InvalidParameterValue),
-            (dict(kernel_id='ami-nothex'), exception.InvalidParameterValue),
+            (dict(kernel_id='ami-nothex'),
+             exception.InvalidKernelIdMalformed),
             (dict(ramdisk_id='aki-01234567'),
-             exception.InvalidParameterValue),
+             exception.InvalidRamDiskIdMalformed),
+            (dict(kernel_id='aki-01234567'), exception.InvalidAMIIDNotFound),
             (dict(boot_mode='efi'), exception.InvalidParameterValue),
             (dict(description='d' * 256), exception.InvalidParameterValue),
             (dict(bdms=[]), exception.InvalidBlockDeviceMapping),
@@ -285,3 +305,178 @@ class ImagesTest(base.ServiceTestCase):
         self.assertIs(images.get_backend(), images.get_backend())
         self.assertEqual('LocalBackend',
                          type(images.get_backend()).__name__)
+
+
+class BootImagesTest(ImagesTestBase):
+    """Kernel and ramdisk images, and the images and instances using them."""
+
+    def setUp(self):
+        super().setUp()
+        self.kernel = self._boot_image('aki', name='vmlinuz')
+        self.ramdisk = self._boot_image('ari', name='initrd')
+        self.kernel_id = images.image_ec2_id(self.kernel)
+        self.ramdisk_id = images.image_ec2_id(self.ramdisk)
+
+    def test_kinds_types_and_lookups(self):
+        self.assertRegex(self.kernel_id, r'^aki-[0-9a-f]{17}$')
+        self.assertRegex(self.ramdisk_id, r'^ari-[0-9a-f]{17}$')
+        machine = self.register()
+        self.assertEqual(
+            [('aki', 'kernel', 'instance-store'),
+             ('ari', 'ramdisk', 'instance-store'),
+             ('ami', 'machine', 'ebs')],
+            [(images.image_kind(i), images.image_type(i),
+              images.root_device_type(i))
+             for i in (self.kernel, self.ramdisk, machine)])
+        self.assertEqual(
+            [self.kernel_id, self.ramdisk_id, images.image_ec2_id(machine)],
+            [images.image_ec2_id(i) for i in images.list_images(self.alpha)])
+        self.assertEqual([self.kernel['id']], [i['id'] for i in
+                         images.list_images(self.alpha, [self.kernel_id])])
+        # RunInstances-style lookups take machine images only.
+        self.assertRaises(exception.InvalidAMIIDMalformed, images.get_image,
+                          self.alpha, self.kernel_id)
+        self.assertEqual(self.kernel['id'], images.get_image(
+            self.alpha, self.kernel_id, images.IMAGE_TYPES)['id'])
+        self.assertEqual([], images.list_images(self.beta))
+
+    def test_get_boot_image_errors(self):
+        machine_id = images.image_ec2_id(self.register())
+        self.assertEqual(self.kernel['id'], images.get_boot_image(
+            self.alpha, 'aki', self.kernel_id)['id'])
+        for kind, ec2_id, error in [
+                ('aki', self.ramdisk_id, exception.InvalidKernelIdMalformed),
+                ('ari', self.kernel_id, exception.InvalidRamDiskIdMalformed),
+                ('aki', 'vmlinuz', exception.InvalidKernelIdMalformed),
+                ('aki', 'aki-0123456789abcdef0',
+                 exception.InvalidAMIIDNotFound),
+                ('aki', machine_id, exception.InvalidParameterValue)]:
+            e = self.assertRaises(error, images.get_boot_image, self.alpha,
+                                  kind, ec2_id)
+        self.assertEqual('The image %s is a machine image, not a kernel '
+                         'image.' % machine_id, e.msg)
+        self.assertEqual('InvalidKernelId.Malformed',
+                         exception.InvalidKernelIdMalformed.code)
+        self.assertEqual('InvalidRamDiskId.Malformed',
+                         exception.InvalidRamDiskIdMalformed.code)
+        # Another project's private kernel is not there for beta.
+        self.assertRaises(exception.InvalidAMIIDNotFound,
+                          images.get_boot_image, self.beta, 'aki',
+                          self.kernel_id)
+        images.modify_launch_permission(self.alpha, self.kernel_id,
+                                        add_users=['beta'])
+        images.get_boot_image(self.beta, 'aki', self.kernel_id)
+
+    def test_kernel_with_a_legacy_ami_id(self):
+        # The glance backend gave kernels ami- ids before they had aki-.
+        path = fakes.write(os.path.join(self.state, 'old'), fakes.kernel())
+        ami_id = ec2ids.new_id('ami')
+        images.get_backend().create_with_data(
+            self.alpha, 'old-kernel', {'ec2_id': ami_id}, path, 'aki', 'aki')
+        self.assertEqual('kernel', images.image_type(
+            images.get_boot_image(self.alpha, 'aki', ami_id)))
+        self.assertRaises(exception.InvalidParameterValue,
+                          images.get_boot_image, self.alpha, 'ari', ami_id)
+
+    def test_register_checks_kernel_and_ramdisk(self):
+        for kwargs, error in [
+                (dict(kernel_id='aki-0123456789abcdef0'),
+                 exception.InvalidAMIIDNotFound),
+                (dict(kernel_id=self.ramdisk_id),
+                 exception.InvalidKernelIdMalformed),
+                (dict(kernel_id=self.kernel_id,
+                      ramdisk_id='ari-0123456789abcdef0'),
+                 exception.InvalidAMIIDNotFound)]:
+            self.assertRaises(error, self.register, **kwargs)
+        self.assertEqual(2, len(images.list_images(self.alpha)))
+        # CreateImage copies the instance's, even of a gone kernel.
+        pending = self.register('of-an-instance', state='pending',
+                                kernel_id='aki-0123456789abcdef0')
+        self.assertEqual('aki-0123456789abcdef0',
+                         pending['properties']['kernel_id'])
+
+    def test_import_refusals(self):
+        for kwargs, error in [
+                (dict(name='vmlinuz'), exception.InvalidAMINameDuplicate),
+                (dict(name='no'), exception.InvalidAMINameMalformed),
+                (dict(architecture='sparc'), exception.InvalidParameterValue),
+                (dict(architecture='arm64'),
+                 exception.InvalidParameterValue)]:
+            self.assertRaises(error, self._boot_image, 'aki', **kwargs)
+        self.assertEqual(2, len(images.get_backend().list(self.alpha)))
+
+    def test_deregister_removes_the_data(self):
+        data = images.get_backend().data_path(self.kernel['id'])
+        self.assertTrue(os.path.exists(data))
+        images.modify_description(self.alpha, self.kernel_id, 'old kernel')
+        self.assertRaises(exception.InvalidAMIIDNotFound,
+                          images.deregister_image, self.beta, self.kernel_id)
+        images.modify_launch_permission(self.alpha, self.kernel_id,
+                                        add_public=True)
+        self.assertRaises(exception.ImageAuthFailure,
+                          images.deregister_image, self.beta, self.kernel_id)
+        self.assertEqual([], images.deregister_image(self.alpha,
+                                                     self.kernel_id))
+        self.assertFalse(os.path.exists(data))
+        self.assertRaises(exception.InvalidAMIIDNotFound,
+                          images.deregister_image, self.alpha,
+                          self.kernel_id)
+
+    def test_backend_image_id(self):
+        self.assertIsNone(images.backend_image_id(None))
+        self.assertIsNone(images.backend_image_id('aki-0123456789abcdef0'))
+        self.assertEqual(self.kernel['id'],
+                         images.backend_image_id(self.kernel_id))
+        # Remembered: an EC2 id never names another image.
+        images.deregister_image(self.alpha, self.kernel_id)
+        self.assertEqual(self.kernel['id'],
+                         images.backend_image_id(self.kernel_id))
+        self.assertIsNone(images.backend_image_id(self.ramdisk_id + '0'))
+
+    def _stopped_instance(self):
+        instance_id = str(uuid.uuid4())
+        return db.instance_create(self.alpha, {
+            'id': instance_id, 'ec2_id': ec2ids.new_id('i'),
+            'reservation_id': ec2ids.new_id('r'), 'project_id': 'alpha',
+            'image_id': str(uuid.uuid4()), 'image_ec2_id': 'ami-01234567',
+            'instance_type': 'm1.small', 'vcpus': 1, 'memory_mb': 512,
+            'availability_zone': 'nova', 'state': 'stopped',
+            'launch_index': 0, 'shutdown_behavior': 'stop',
+            'root_device_name': '/dev/sda1'}, [])
+
+    def test_modify_instance_kernel_and_ramdisk(self):
+        instance = self._stopped_instance()
+        for attribute, value, error in [
+                ('kernel', 'aki-0123456789abcdef0',
+                 exception.InvalidAMIIDNotFound),
+                ('kernel', self.ramdisk_id,
+                 exception.InvalidKernelIdMalformed),
+                ('ramdisk', self.kernel_id,
+                 exception.InvalidRamDiskIdMalformed)]:
+            self.assertRaises(error, instances.modify_attribute, self.alpha,
+                              instance.ec2_id, attribute, value)
+        row = db.instance_get(self.alpha, instance.id)
+        self.assertEqual((None, None), (row.kernel_id, row.ramdisk_id))
+        instances.modify_attribute(self.alpha, instance.ec2_id, 'kernel',
+                                   self.kernel_id)
+        instances.modify_attribute(self.alpha, instance.ec2_id, 'ramdisk',
+                                   self.ramdisk_id)
+        row = db.instance_get(self.alpha, instance.id)
+        self.assertEqual((self.kernel_id, self.ramdisk_id),
+                         (row.kernel_id, row.ramdisk_id))
+        instances.modify_attribute(self.alpha, instance.ec2_id, 'kernel', '')
+        self.assertIsNone(db.instance_get(self.alpha, instance.id).kernel_id)
+
+    def test_run_instances_checks_kernel_and_ramdisk(self):
+        machine_id = images.image_ec2_id(self.register(
+            kernel_id=self.kernel_id))
+        images.deregister_image(self.alpha, self.kernel_id)
+        for kwargs, error in [
+                ({}, exception.InvalidAMIIDNotFound),
+                (dict(kernel_id=self.ramdisk_id),
+                 exception.InvalidKernelIdMalformed),
+                (dict(kernel_id=machine_id, ramdisk_id=self.ramdisk_id),
+                 exception.InvalidParameterValue)]:
+            self.assertRaises(error, instances.run_instances, self.alpha,
+                              machine_id, **kwargs)
+        self.assertEqual([], db.instance_list(self.alpha))

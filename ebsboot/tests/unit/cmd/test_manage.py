@@ -1,21 +1,24 @@
-"""Tests of ebsboot-manage snapshot import."""
+"""Tests of ebsboot-manage snapshot import and image import-*."""
 
 import argparse
 import io
 import json
 import os
 import shutil
+from unittest import mock
 
 import fixtures
 from oslo_concurrency import processutils
 from oslo_utils import units
 import testtools
 
+from ebsboot.cloud import images as cloud_images
 from ebsboot.cmd import manage
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.tests.unit import base
+from ebsboot.tests.unit.image import fakes
 from ebsboot.volume.drivers import fake as fake_volume
 
 HAVE_QEMU_IMG = bool(shutil.which('qemu-img'))
@@ -38,6 +41,106 @@ class ParserTestCase(testtools.TestCase):
         with fixtures.MonkeyPatch('sys.stderr', io.StringIO()):
             self.assertRaises(SystemExit, parser.parse_args,
                               ['snapshot', 'import', 'disk.raw'])
+
+    def test_image_import_arguments(self):
+        parser = argparse.ArgumentParser()
+        manage.add_command_parsers(parser.add_subparsers(dest='category'))
+        args = parser.parse_args(['image', 'import-kernel', 'vmlinuz',
+                                  '--project', 'alpha', '--format', 'json'])
+        self.assertEqual(
+            ('import-kernel', 'vmlinuz', 'alpha', None, None, None, False,
+             'json'),
+            (args.action, args.file, args.project, args.image_name,
+             args.description, args.architecture, args.public, args.format))
+        args = parser.parse_args(['image', 'import-ramdisk', 'initrd',
+                                  '--project', 'beta', '--name', 'rd',
+                                  '--description', 'd', '--public',
+                                  '--architecture', 'arm64'])
+        self.assertEqual(('import-ramdisk', 'rd', 'd', 'arm64', True,
+                          'table'),
+                         (args.action, args.image_name, args.description,
+                          args.architecture, args.public, args.format))
+        self.assertTrue(callable(args.func))
+        with fixtures.MonkeyPatch('sys.stderr', io.StringIO()):
+            for argv in (['image', 'import-kernel', 'vmlinuz'],
+                         ['image', 'import-kernel', 'vmlinuz', '--project',
+                          'a', '--architecture', 'sparc'],
+                         ['image', 'import', 'vmlinuz', '--project', 'a']):
+                self.assertRaises(SystemExit, parser.parse_args, argv)
+
+
+class ImageImportTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.stdout = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
+        self.kernel = fakes.write(os.path.join(self.state, 'vmlinuz-6.1'),
+                                  fakes.kernel())
+        self.ramdisk = fakes.write(os.path.join(self.state, 'initrd.img'),
+                                   fakes.ramdisk())
+
+    def _import(self, kind, path, project='alpha', fmt='json', **kwargs):
+        manage.ImageCommands().import_image(kind, path, project, fmt=fmt,
+                                            **kwargs)
+        return self.stdout.getvalue()
+
+    def _images(self, project='alpha'):
+        return cloud_images.list_images(self.context(project))
+
+    def test_import_kernel_and_ramdisk(self):
+        out = json.loads(self._import('aki', self.kernel))
+        [kernel] = self._images()
+        self.assertEqual({'image_id': cloud_images.image_ec2_id(kernel)},
+                         out)
+        self.assertRegex(out['image_id'], r'^aki-[0-9a-f]{17}$')
+        self.assertEqual(
+            ('vmlinuz-6.1', 'kernel', 'x86_64', 'private', 4096),
+            (kernel['name'], cloud_images.image_type(kernel),
+             kernel['properties']['architecture'], kernel['visibility'],
+             kernel['size']))
+        self.stdout.seek(0)
+        self.stdout.truncate()
+        out = self._import('ari', self.ramdisk, fmt='table', name='initrd',
+                           description='the initramfs', public=True)
+        ramdisk = [i for i in self._images('beta')][0]
+        self.assertEqual(['image_id', cloud_images.image_ec2_id(ramdisk)],
+                         out.split())
+        self.assertEqual(('initrd', 'ramdisk', 'the initramfs', 'public'),
+                         (ramdisk['name'], cloud_images.image_type(ramdisk),
+                          ramdisk['properties']['description'],
+                          ramdisk['visibility']))
+
+    def assertRefused(self, message, *args, **kwargs):
+        e = self.assertRaises(SystemExit, self._import, *args, **kwargs)
+        self.assertIn(message, str(e.code))
+        self.assertEqual([], self._images())
+        self.assertEqual('', self.stdout.getvalue())
+
+    def test_refusals(self):
+        self.assertRefused('is a Linux kernel, not a ramdisk', 'ari',
+                           self.kernel)
+        self.assertRefused('is not a Linux kernel', 'aki', self.ramdisk)
+        self.assertRefused('is a x86_64 kernel, not arm64', 'aki',
+                           self.kernel, architecture='arm64')
+        self.assertRefused('No such file', 'aki',
+                           os.path.join(self.state, 'missing'))
+        self.assertRefused('AMI names must be', 'aki', self.kernel,
+                           name='k!')
+        self.assertRefused('at most 255', 'aki', self.kernel,
+                           description='d' * 256)
+        self.assertRefused('--project is required', 'aki', self.kernel,
+                           project=None)
+        self._import('aki', self.kernel)
+        e = self.assertRaises(SystemExit, self._import, 'aki', self.kernel)
+        self.assertIn('AMI name vmlinuz-6.1 is already in use', str(e.code))
+        self.assertEqual(1, len(self._images()))
+
+    def test_backend_failure(self):
+        with mock.patch.object(cloud_images.get_backend(),
+                               'create_with_data',
+                               side_effect=OSError(28, 'No space left')):
+            self.assertRefused('No space left', 'aki', self.kernel)
 
 
 @testtools.skipUnless(HAVE_QEMU_IMG, 'qemu-img is not installed')

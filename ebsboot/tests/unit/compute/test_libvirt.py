@@ -58,6 +58,7 @@ class LibvirtDriverTest(base.TestCase):
         self.assertEqual(self.root, disks[0].find('source').get('file'))
         self.assertEqual('qcow2', disks[0].find('driver').get('type'))
         self.assertEqual('hd', xml.find('./os/boot').get('dev'))
+        self.assertIsNone(xml.find('./os/kernel'))
         self.assertIsNotNone(xml.find('./features/acpi'))
         drive = disks[2].find('source').get('file')
         self.assertTrue(drive.endswith('config-drive.iso'))
@@ -65,6 +66,29 @@ class LibvirtDriverTest(base.TestCase):
         self.assertTrue(os.path.exists(drive))
         # Idempotent: a second spawn of a running guest changes nothing.
         self.driver.spawn(self.instance, self.bdi)
+
+    def test_direct_kernel_boot(self):
+        kernel = os.path.join(self.state, 'vmlinuz')
+        ramdisk = os.path.join(self.state, 'initrd')
+        self.instance.update(kernel_path=kernel, ramdisk_path=ramdisk,
+                             kernel_cmdline=None)
+        self.driver.spawn(self.instance, self.bdi)
+        os_ = self._xml().find('os')
+        self.assertEqual(
+            (kernel, ramdisk,
+             'root=/dev/vda console=tty0 console=ttyS0 console=hvc0'),
+            (os_.findtext('kernel'), os_.findtext('initrd'),
+             os_.findtext('cmdline')))
+        self.assertEqual('root=/dev/vda console=tty0 console=ttyS0 '
+                         'console=hvc0', config.default_cmdline())
+
+    def test_kernel_command_line_and_no_ramdisk(self):
+        xml = ET.fromstring(config.domain_xml(
+            self.instance, [], 'qemu', 'pc', '/tmp/console.log',
+            kernel='/k', cmdline='root=/dev/vda1 ro'))
+        self.assertEqual(('/k', None, 'root=/dev/vda1 ro', None),
+                         (xml.findtext('os/kernel'), xml.find('os/initrd'),
+                          xml.findtext('os/cmdline'), xml.find('os/boot')))
 
     def test_power_off_destroy_and_files(self):
         self.driver.spawn(self.instance, self.bdi)

@@ -1,10 +1,14 @@
 """The glance image backend against a fake glanceclient."""
 
 import copy
+import errno
 import io
+import os
+import types
 from unittest import mock
 import uuid
 
+import fixtures
 from glanceclient import exc as glance_exc
 from keystoneauth1 import exceptions as ks_exc
 
@@ -12,8 +16,10 @@ from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import exception
+from ebsboot.image import backend
 from ebsboot.image.backends import glance
 from ebsboot.tests.unit import base
+from ebsboot.tests.unit.image import fakes
 
 
 class FakeImages:
@@ -22,6 +28,7 @@ class FakeImages:
     def __init__(self, store):
         self.store = store
         self.uploads = []
+        self.data_store = {}
 
     def create(self, **kwargs):
         for key, value in kwargs.items():
@@ -37,8 +44,19 @@ class FakeImages:
         return copy.deepcopy(image)
 
     def upload(self, image_id, data, image_size=None):
-        self.uploads.append((image_id, data.read(), image_size))
+        data = data.read()
+        self.uploads.append((image_id, data, image_size))
+        self.data_store[image_id] = data
         self.store[image_id].update(status='active', size=image_size)
+
+    def data(self, image_id):
+        """Chunks of the data, as glanceclient's RequestIdProxy has them."""
+        if image_id not in self.store:
+            raise glance_exc.HTTPNotFound()
+        data = self.data_store.get(image_id)
+        if data is None:
+            return types.SimpleNamespace(wrapped=None)
+        return iter([data[:5], data[5:]])
 
     def get(self, image_id):
         if image_id not in self.store:
@@ -270,6 +288,111 @@ class GlanceBackendTest(GlanceBackendTestBase):
                                       remove_properties=['ramdisk_id'])
         self.assertNotIn('ramdisk_id', updated['properties'])
         self.assertNotIn('ec2_ramdisk_id', self.glance.store[image['id']])
+
+
+class GlanceDataTest(GlanceBackendTestBase):
+    """Kernels and ramdisks: stored and fetched as Nova boots them."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.source = fakes.write(os.path.join(self.dir, 'vmlinuz'),
+                                  fakes.kernel(size=3000))
+        self.copy = os.path.join(self.dir, 'copy')
+
+    def _create(self, ec2_id='aki-0123456789abcdef0', **kwargs):
+        return self.backend.create_with_data(
+            self.alpha, 'kernel',
+            {'ec2_id': ec2_id, 'architecture': 'x86_64'},
+            self.source, 'aki', 'aki', **kwargs)
+
+    def _read(self, path):
+        with open(path, 'rb') as f:
+            return f.read()
+
+    def test_store_like_nova_kernels(self):
+        image = self._create()
+        stored = self.glance.store[image['id']]
+        self.assertEqual(('aki', 'aki', 'private', 'alpha', 'active', 3000),
+                         (stored['disk_format'], stored['container_format'],
+                          stored['visibility'], stored['owner'],
+                          stored['status'], stored['size']))
+        self.assertEqual([(image['id'], self._read(self.source), 3000)],
+                         self.glance.images.uploads)
+        self.assertEqual(('aki', 3000, 'aki-0123456789abcdef0'),
+                         (image['disk_format'], image['size'],
+                          image['properties']['ec2_id']))
+        self.assertEqual(image['id'], db.image_id_get_by_ec2_id(
+            'aki-0123456789abcdef0'))
+        # An image naming it as its kernel stores its Glance id.
+        machine = self.register(kernel_id='aki-0123456789abcdef0')
+        self.assertEqual(image['id'],
+                         self.glance.store[machine['id']]['kernel_id'])
+        self.assertEqual('aki-0123456789abcdef0',
+                         machine['properties']['kernel_id'])
+
+    def test_download(self):
+        image = self._create(visibility='public')
+        self.backend.download(self.beta, image['id'], self.copy)
+        self.assertEqual(self._read(self.source), self._read(self.copy))
+        private = self._create('aki-0000000000000000a')
+        self.assertRaises(LookupError, self.backend.download, self.beta,
+                          private['id'], self.copy)
+        self.assertRaises(LookupError, self.backend.download, self.alpha,
+                          str(uuid.uuid4()), self.copy)
+
+    def test_download_without_data_or_damaged(self):
+        image = self._create()
+        del self.glance.images.data_store[image['id']]
+        e = self.assertRaises(backend.ImageDataError, self.backend.download,
+                              self.alpha, image['id'], self.copy)
+        self.assertIn('has no data', str(e))
+
+        def corrupt(image_id):
+            yield b'some'
+            raise IOError(errno.EPIPE, 'Corrupt image download.')
+
+        with mock.patch.object(self.glance.images, 'data', corrupt):
+            e = self.assertRaises(backend.ImageDataError,
+                                  self.backend.download, self.alpha,
+                                  image['id'], self.copy)
+        self.assertIn('Corrupt image download', str(e))
+        with mock.patch.object(
+                self.glance.images, 'data',
+                side_effect=glance_exc.CommunicationError('gone')):
+            self.assertRaises(exception.ServiceUnavailable,
+                              self.backend.download, self.alpha,
+                              image['id'], self.copy)
+
+    def test_failed_upload_deletes_the_image(self):
+        unavailable = glance_exc.HTTPServiceUnavailable()
+        with mock.patch.object(self.glance.images, 'upload',
+                               side_effect=unavailable):
+            self.assertRaises(exception.ServiceUnavailable, self._create)
+        self.assertEqual({}, self.glance.store)
+        self.assertIsNone(db.image_id_get_by_ec2_id('aki-0123456789abcdef0'))
+        self.source = os.path.join(self.dir, 'missing')
+        self.assertRaises(FileNotFoundError, self._create)
+        self.assertEqual({}, self.glance.store)
+
+    def test_ec2_id_kinds_of_images_made_without_ebsboot(self):
+        kernel = self.glance.images.create(
+            name='vmlinuz', disk_format='aki', container_format='aki',
+            visibility='public', owner='alpha')
+        ramdisk = self.glance.images.create(
+            name='initrd', disk_format='ari', container_format='ari',
+            visibility='public', owner='alpha')
+        # First seen as another image's kernel: an aki- id all the same.
+        machine = self.by_hand(kernel_id=kernel['id'],
+                               ramdisk_id=ramdisk['id'])
+        props = self.backend.get(self.alpha, machine)['properties']
+        self.assertRegex(props['kernel_id'], r'^aki-[0-9a-f]{17}$')
+        self.assertRegex(props['ramdisk_id'], r'^ari-[0-9a-f]{17}$')
+        ids = {i['id']: i['properties']['ec2_id']
+               for i in self.backend.list(self.alpha)}
+        self.assertEqual((props['kernel_id'], props['ramdisk_id']),
+                         (ids[kernel['id']], ids[ramdisk['id']]))
+        self.assertRegex(ids[machine], r'^ami-')
 
 
 class GlanceErrorTest(GlanceBackendTestBase):

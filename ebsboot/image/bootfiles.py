@@ -1,0 +1,75 @@
+"""Kernel and ramdisk files: telling them apart before they are imported.
+
+A direct kernel boot loads the kernel and the ramdisk (an initramfs) as
+they are. The checks here catch the usual mistakes of an import (a disk
+image or a ramdisk given as the kernel, kernel and ramdisk swapped); they
+do not prove that a file boots.
+"""
+
+import os
+import struct
+
+KERNEL = 'aki'
+RAMDISK = 'ari'
+# Enough of a file for the headers read here.
+_HEAD = 0x240
+
+
+class InvalidBootFile(Exception):
+    """A file that cannot be imported as a kernel or ramdisk."""
+
+
+def kernel_architecture(head):
+    """The architecture of a Linux kernel by its first bytes, or None.
+
+    x86: a bzImage (boot protocol magic ``HdrS`` at 0x202); it is 64-bit
+    if its ``xloadflags`` (protocol 2.12 and later) have XLF_KERNEL_64.
+    arm64: an uncompressed ``Image`` (magic ``ARM\\x64`` at 0x38).
+    """
+    if len(head) >= 0x208 and head[0x202:0x206] == b'HdrS':
+        version = struct.unpack_from('<H', head, 0x206)[0]
+        if version >= 0x020c and len(head) >= 0x238:
+            xloadflags = struct.unpack_from('<H', head, 0x236)[0]
+            if xloadflags & 1:
+                return 'x86_64'
+        return 'i386'
+    if head[0x38:0x3c] == b'ARM\x64':
+        return 'arm64'
+    return None
+
+
+def _head(path):
+    try:
+        with open(path, 'rb') as f:
+            size = os.fstat(f.fileno()).st_size
+            return f.read(_HEAD), size
+    except OSError as e:
+        raise InvalidBootFile(str(e))
+
+
+def inspect(kind, path, architecture=None):
+    """The architecture of a kernel or ramdisk file to import.
+
+    :param kind: ``KERNEL`` or ``RAMDISK``.
+    :param architecture: the operator's word for it. A kernel of another
+        architecture is refused; without it, a kernel must be one
+        ``kernel_architecture`` recognises, and a ramdisk is ``x86_64``.
+    :raises InvalidBootFile: why the file cannot be imported.
+    """
+    head, size = _head(path)
+    if not size or not os.path.isfile(path):
+        raise InvalidBootFile('%s is not a regular file with data' % path)
+    found = kernel_architecture(head)
+    if kind == RAMDISK:
+        if found:
+            raise InvalidBootFile('%s is a Linux kernel, not a ramdisk'
+                                  % path)
+        return architecture or 'x86_64'
+    if found is None and architecture is None:
+        raise InvalidBootFile(
+            '%s is not a Linux kernel (x86 bzImage or arm64 Image); give '
+            'its architecture to import it anyway' % path)
+    if found and architecture and found != architecture:
+        raise InvalidBootFile('%s is a %s kernel, not %s'
+                              % (path, found, architecture))
+    return architecture or found

@@ -1,0 +1,110 @@
+"""A compute host's copies of kernels and ramdisks, and atomic files."""
+
+import os
+import stat
+import uuid
+
+import fixtures
+import testtools
+
+from ebsboot.image import cache
+from ebsboot.image import files
+
+
+class FakeBackend:
+
+    def __init__(self, images):
+        self.images = images
+        self.downloads = []
+
+    def download(self, context, image_id, path):
+        self.downloads.append((context, image_id))
+        if image_id not in self.images:
+            raise LookupError(image_id)
+        data = self.images[image_id]
+        if isinstance(data, Exception):
+            with open(path, 'wb') as f:
+                f.write(b'half')
+            raise data
+        with open(path, 'wb') as f:
+            f.write(data)
+
+
+class BootFileCacheTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.path = os.path.join(self.dir, 'kernels')
+        self.kernel_id = str(uuid.uuid4())
+        self.backend = FakeBackend({self.kernel_id: b'kernel bytes'})
+        self.cache = cache.BootFileCache(self.path, lambda: self.backend)
+
+    def _entries(self):
+        return sorted(os.listdir(self.path)) if os.path.exists(
+            self.path) else []
+
+    def test_downloads_once_readable_by_qemu(self):
+        path = self.cache.fetch('ctxt', self.kernel_id)
+        self.assertEqual(os.path.join(self.path, self.kernel_id), path)
+        with open(path, 'rb') as f:
+            self.assertEqual(b'kernel bytes', f.read())
+        self.assertEqual(0o644, stat.S_IMODE(os.stat(path).st_mode))
+        # QEMU (another user) must get through the folder.
+        self.assertEqual(0o005, os.stat(self.path).st_mode & 0o005)
+        self.assertEqual(path, self.cache.fetch('ctxt', self.kernel_id))
+        self.assertEqual([('ctxt', self.kernel_id)], self.backend.downloads)
+        self.assertEqual([self.kernel_id], self._entries())
+
+    def test_failed_download_leaves_nothing(self):
+        broken = str(uuid.uuid4())
+        self.backend.images[broken] = IOError('connection lost')
+        self.assertRaises(IOError, self.cache.fetch, 'ctxt', broken)
+        self.assertEqual([], self._entries())
+        missing = str(uuid.uuid4())
+        self.assertRaises(LookupError, self.cache.fetch, 'ctxt', missing)
+        self.assertEqual([], self._entries())
+        # The next try downloads again.
+        self.backend.images[broken] = b'fixed'
+        self.assertEqual(os.path.join(self.path, broken),
+                         self.cache.fetch('ctxt', broken))
+
+    def test_only_image_uuids_name_files(self):
+        for bogus in ('../etc/passwd', '', None, 'x' * 36):
+            self.assertRaises(ValueError, self.cache.fetch, 'ctxt', bogus)
+        self.assertEqual([], self.backend.downloads)
+
+
+class AtomicFileTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.target = os.path.join(self.dir, 'data')
+
+    def test_whole_or_nothing(self):
+        files.remove(self.target)
+        with files.atomic_file(self.target) as tmp:
+            self.assertNotEqual(self.target, tmp)
+            self.assertEqual(self.dir, os.path.dirname(tmp))
+            self.assertEqual(os.path.getsize(__file__),
+                             files.copy(__file__, tmp))
+            self.assertFalse(os.path.exists(self.target))
+        with open(__file__, 'rb') as f, open(self.target, 'rb') as g:
+            self.assertEqual(f.read(), g.read())
+        self.assertEqual(0o644,
+                         stat.S_IMODE(os.stat(self.target).st_mode))
+
+        def fail():
+            with files.atomic_file(self.target) as tmp:
+                with open(tmp, 'wb') as f:
+                    f.write(b'partial')
+                raise KeyboardInterrupt()
+
+        self.assertRaises(KeyboardInterrupt, fail)
+        self.assertEqual(['data'], os.listdir(self.dir))
+        with open(__file__, 'rb') as f, open(self.target, 'rb') as g:
+            self.assertEqual(f.read(), g.read())
+        files.remove(self.target)
+        files.remove(self.target)
+        self.assertEqual([], os.listdir(self.dir))
