@@ -159,7 +159,13 @@ def launch_connect(admin, instances, datas):
 def _connect(admin, instances, devices, volumes):
     api = volume_rpcapi.VolumeAPI()
     infos, failed_hosts = {}, {}
-    for host, ids in _by_host(volumes.values()).items():
+    # Only the volumes of these instances: the others of the batch may
+    # still be creating (or have failed), and one refusal fails a host's
+    # whole call.
+    mine = {d.volume_id for i in instances for d in devices[i.id]
+            if d.volume_id}
+    for host, ids in _by_host(v for v in volumes.values()
+                              if v.id in mine).items():
         try:
             infos.update(api.initialize_connections(admin, host, ids,
                                                     flows.CONNECTOR))
@@ -193,11 +199,12 @@ def _connect(admin, instances, devices, volumes):
             updates += changes
     if updates:
         for table, row_id in db.write_many(updates=updates):
-            # A volume changed under us: let the single step sort it out.
+            # A row changed under us: let the single step sort it out.
             for instance in instances:
-                if any(d.volume_id == row_id
-                       for d in devices[instance.id]):
-                    outcomes[instance.id] = RuntimeError('volume changed')
+                if any((d.volume_id if table == 'volume' else d.id)
+                       == row_id for d in devices[instance.id]):
+                    outcomes[instance.id] = RuntimeError(
+                        '%s %s changed' % (table, row_id))
     return outcomes
 
 

@@ -166,36 +166,42 @@ class TaskRunner:
 
     def _run_batch(self, instance_ids):
         """Run batchable steps for all; hand the rest to ``kick``."""
-        locks = []
+        held = {}
         for instance_id in sorted(instance_ids):
             lock = self._lock(instance_id)
             if lock.acquire(blocking=False):
-                locks.append((instance_id, lock))
+                held[instance_id] = lock
             else:
                 # Someone runs this one already; it will carry on alone.
                 self.kick(instance_id)
-        ids = [instance_id for instance_id, _ in locks]
-        leave = []
+        ids = list(held)
         try:
             waits = 0
             while ids and not self._stopping.is_set():
                 ids, left, waiting = self._batch_step(ids)
-                leave += left
+                # Those that left (or are done) go at once, not when the
+                # whole batch is done: a failure rolls back, a terminate
+                # request is served, while the others still wait.
+                for instance_id in set(held) - set(ids):
+                    held.pop(instance_id).release()
+                for instance_id in left:
+                    self.kick(instance_id)
                 if ids and waiting:
                     # One query looks at the whole batch: look often.
-                    time.sleep(min(RETRY_FIRST * 2 ** waits,
-                                   BATCH_RETRY_INTERVAL))
+                    self._stopping.wait(min(RETRY_FIRST * 2 ** waits,
+                                            BATCH_RETRY_INTERVAL))
                     waits += 1
                 elif not waiting:
                     waits = 0
         except Exception:
             LOG.exception('Batch of %d instances interrupted; going on '
-                          'one by one', len(ids))
-            leave += ids
+                          'one by one', len(held))
+            ids = list(held)
         finally:
-            for _, lock in locks:
+            for lock in held.values():
                 lock.release()
-        for instance_id in leave:
+        for instance_id in ids:
+            # Interrupted or stopping (kick does nothing then).
             self.kick(instance_id)
 
     def _batch_step(self, ids):
@@ -209,10 +215,12 @@ class TaskRunner:
         groups, leave = {}, []
         for instance in instances:
             flow = _STEPS.get(instance.task)
-            if instance.task is None:
+            if instance.pending_terminate:
+                # As in _step: terminate, even once the flow is done.
+                leave.append(instance.id)
+            elif instance.task is None:
                 continue
-            if instance.pending_terminate or flow is None or \
-                    instance.task not in flow.batch:
+            elif flow is None or instance.task not in flow.batch:
                 leave.append(instance.id)
             else:
                 groups.setdefault(instance.task, []).append(instance)
@@ -223,8 +231,14 @@ class TaskRunner:
                      for i in members}
             try:
                 outcomes = flow.batch[task](admin, members, datas)
-            except (Retry, db_exc.DBError, sa_exc.OperationalError) as e:
-                outcomes = dict.fromkeys([i.id for i in members], e)
+            except Retry:
+                outcomes = {}
+            except (db_exc.DBError, sa_exc.OperationalError):
+                # Not a failure of the operation (see _step): the steps
+                # are idempotent, run them again.
+                LOG.warning('Database error at %s of %d instances; '
+                            'retrying', task, len(members), exc_info=True)
+                outcomes = {}
             for instance in members:
                 outcome = outcomes.get(instance.id, Retry())
                 data = datas[instance.id]
@@ -243,7 +257,14 @@ class TaskRunner:
                                 {'task': task}))
                 stay.append(instance.id)
         if changes:
-            db.write_many(updates=changes)
+            try:
+                db.write_many(updates=changes)
+            except (db_exc.DBError, sa_exc.OperationalError):
+                # Nothing was stored: the next round repeats the steps.
+                LOG.warning('Database error storing the steps of %d '
+                            'instances; retrying', len(changes),
+                            exc_info=True)
+                waiting = True
         return stay, leave, waiting
 
     def _step(self, instance_id):

@@ -442,6 +442,21 @@ def block_device_list(instance_ids):
             models.BlockDevice.device_name).all()
 
 
+def block_device_rows(instance_ids, columns):
+    """Some columns of the instances' block devices, as read-only rows.
+
+    For Describe calls: plain rows cost a fraction of ORM objects when
+    there are hundreds of them. Ordered as ``block_device_list``.
+    """
+    model = models.BlockDevice
+    query = sa.select(model.instance_id,
+                      *[getattr(model, c) for c in columns]).where(
+        model.instance_id.in_(list(instance_ids))).order_by(
+        model.instance_id, model.boot_index.desc(), model.device_name)
+    with _reader(ebs_context.get_admin_context()) as session:
+        return session.execute(query).all()
+
+
 def block_device_get_by_volume(volume_id):
     with _reader(ebs_context.get_admin_context()) as session:
         return session.query(models.BlockDevice).filter_by(

@@ -248,6 +248,12 @@ class Qcow2Driver(driver.VolumeDriver):
 
     def _check_volume(self, path):
         """Validate a volume's own header; its backing snapshot's chain."""
+        # As _validate_chain: the file itself (a symlink, say) must be in
+        # the store.
+        if not _inside(os.path.realpath(path),
+                       os.path.realpath(self.volumes_dir)):
+            raise exception.UnsafeBackingChain(
+                '%s is outside the volume store' % path)
         try:
             header = diskimage.qcow2_header(path)
         except exception.InvalidDiskImage as e:
@@ -257,11 +263,17 @@ class Qcow2Driver(driver.VolumeDriver):
                 '%s has an external data file or encryption' % path)
         if header.backing_file is None:
             return
-        folder, name = os.path.split(os.path.realpath(header.backing_file))
-        snapshot_id = _id_from(name, _EXT)
-        if folder != os.path.realpath(self.snapshots_dir) or \
-                snapshot_id is None or header.backing_format != 'qcow2' or \
-                not name.startswith(_SNAPSHOT % ''):
+        # qemu resolves a relative name against the volume's folder (or
+        # as a protocol), realpath against ours: only the absolute names
+        # ebsboot writes.
+        snapshot_id = None
+        if os.path.isabs(header.backing_file) and \
+                '\0' not in header.backing_file:
+            folder, name = os.path.split(
+                os.path.realpath(header.backing_file))
+            if folder == os.path.realpath(self.snapshots_dir):
+                snapshot_id = _id_from(name, _EXT)
+        if snapshot_id is None or header.backing_format != 'qcow2':
             raise exception.UnsafeBackingChain(
                 'backing file of %s: %s (%s) is not a snapshot' % (
                     path, header.backing_file, header.backing_format))
