@@ -516,7 +516,7 @@ def parse_args(argv):
     parser.add_argument('--stall', type=int, default=120,
                         help='give up on a batch after this many seconds '
                              'without a state change (default 120)')
-    parser.add_argument('--poll', type=float, default=0.5,
+    parser.add_argument('--poll', type=float, default=0.05,
                         help='seconds between DescribeInstances polls '
                              'while waiting for a batch (default 0.5)')
     parser.add_argument('--keep', action='store_true',

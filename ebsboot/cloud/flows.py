@@ -53,10 +53,15 @@ def instance_dict(instance):
             'project_id': instance.project_id}
 
 
-def block_device_info(instance):
-    """The devices of an instance as the compute driver takes them."""
+def block_device_info(instance, devices=None):
+    """The devices of an instance as the compute driver takes them.
+
+    ``devices`` are its block device rows if the caller has them.
+    """
     info = []
-    for device in db.block_device_list([instance.id]):
+    if devices is None:
+        devices = db.block_device_list([instance.id])
+    for device in devices:
         if device.virtual_name is None and not device.connection_info:
             continue
         info.append({
@@ -93,13 +98,19 @@ def pick_host():
     if not hosts:
         raise tasks.StepFailed('Server.InsufficientInstanceCapacity',
                                'No compute host is available.')
-    load = dict.fromkeys(hosts, 0)
-    admin = ebs_context.get_admin_context()
-    for instance in db.instance_list(admin):
-        if instance.host in load and instance.state in ('pending',
-                                                        'running'):
-            load[instance.host] += 1
-    return min(hosts, key=lambda host: (load[host], host))
+    return place(hosts, 1)[0]
+
+
+def place(hosts, count):
+    """Hosts for ``count`` new guests, each on the least loaded one."""
+    counts = db.instance_count_by_host(('pending', 'running'))
+    load = {host: counts.get(host, 0) for host in hosts}
+    chosen = []
+    for _ in range(count):
+        host = min(hosts, key=lambda h: (load[h], h))
+        load[host] += 1
+        chosen.append(host)
+    return chosen
 
 
 def _now():
@@ -251,13 +262,14 @@ def launch_rollback(admin, instance, data):
                   'state_reason_message': message}
 
 
-tasks.register(tasks.Flow('launch', {
+LAUNCH_FLOW = tasks.Flow('launch', {
     'launch_volumes': launch_volumes,
     'launch_wait': launch_wait,
     'launch_connect': launch_connect,
     'launch_spawn': launch_spawn,
     'launch_rollback': launch_rollback,
-}, rollback='launch_rollback'))
+}, rollback='launch_rollback')
+tasks.register(LAUNCH_FLOW)
 
 
 # StopInstances / StartInstances ---------------------------------------------

@@ -19,6 +19,8 @@ from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import flows
 from ebsboot.cloud import images as cloud_images
+# Adds the batched launch steps to the launch flow.
+from ebsboot.cloud import launch_batch  # noqa: F401
 from ebsboot.cloud import tasks
 from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.compute import rpcapi as compute_rpcapi
@@ -137,7 +139,7 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
     vcpus, memory_mb = types[instance_type]
     reservation_id = ec2ids.new_id('r')
     runner = tasks.get_runner()
-    rows = []
+    instances = []
     for index in range(count):
         values = {
             'id': str(uuid.uuid4()), 'ec2_id': ec2ids.new_id('i'),
@@ -159,9 +161,9 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
             'state_transition_reason': '',
         }
         devices = [_device_values(b, root_device_name) for b in merged]
-        rows.append(db.instance_create(context, values, devices))
-    for row in rows:
-        runner.kick(row.id)
+        instances.append((values, devices))
+    rows = db.instance_create_many(context, instances)
+    runner.kick_many([row.id for row in rows])
     LOG.info('Launching %s from %s', ', '.join(r.ec2_id for r in rows),
              image_ec2_id)
     return rows

@@ -14,6 +14,12 @@ TerminateInstances on a busy instance sets ``pending_terminate``; the
 runner then leaves the current flow at the next step boundary and
 terminates the instance, so two operations never run on one instance at
 once.
+
+The steps of many instances launched together (one RunInstances) run as a
+batch where their flow offers a batch version of the step: the same
+idempotent work for all of them, with one database transaction and one
+RPC per step instead of one per instance. Every instance still has its
+own persisted task, so a restart resumes each one on its own.
 """
 
 import datetime
@@ -37,6 +43,7 @@ LOG = logging.getLogger(__name__)
 
 RETRY_FIRST = 0.02
 RETRY_INTERVAL = 0.5
+BATCH_RETRY_INTERVAL = 0.05
 
 
 class Retry(Exception):
@@ -59,12 +66,19 @@ class Flow:
     returning ``(next_step_or_None, values_to_store)``; ``data`` is the
     decoded ``task_data`` and may be changed by the step (it is stored
     with the step's outcome).
+
+    ``batch`` optionally maps a step name to ``function(context,
+    instances, datas)`` doing that step for many instances at once
+    (``datas`` maps instance ids to their data). It returns a dict of
+    instance id to outcome: what the single step returns, or the
+    exception (``Retry``, ``StepFailed``, ...) it would have raised.
     """
 
-    def __init__(self, name, steps, rollback=None):
+    def __init__(self, name, steps, rollback=None, batch=None):
         self.name = name
         self.steps = steps
         self.rollback = rollback
+        self.batch = batch or {}
 
     @property
     def first(self):
@@ -126,6 +140,13 @@ class TaskRunner:
         if not self._stopping.is_set():
             self._executor.submit(self._run, instance_id)
 
+    def kick_many(self, instance_ids):
+        """Run the flows of these instances, as one batch where possible."""
+        if len(instance_ids) == 1:
+            self.kick(instance_ids[0])
+        elif instance_ids and not self._stopping.is_set():
+            self._executor.submit(self._run_batch, list(instance_ids))
+
     def _lock(self, instance_id):
         with self._guard:
             return self._locks.setdefault(instance_id, threading.Lock())
@@ -142,6 +163,109 @@ class TaskRunner:
                     LOG.exception('Flow of instance %s interrupted; '
                                   'retrying', instance_id)
                     self._stopping.wait(RETRY_INTERVAL * 5)
+
+    def _run_batch(self, instance_ids):
+        """Run batchable steps for all; hand the rest to ``kick``."""
+        held = {}
+        for instance_id in sorted(instance_ids):
+            lock = self._lock(instance_id)
+            if lock.acquire(blocking=False):
+                held[instance_id] = lock
+            else:
+                # Someone runs this one already; it will carry on alone.
+                self.kick(instance_id)
+        ids = list(held)
+        try:
+            waits = 0
+            while ids and not self._stopping.is_set():
+                ids, left, waiting = self._batch_step(ids)
+                # Those that left (or are done) go at once, not when the
+                # whole batch is done: a failure rolls back, a terminate
+                # request is served, while the others still wait.
+                for instance_id in set(held) - set(ids):
+                    held.pop(instance_id).release()
+                for instance_id in left:
+                    self.kick(instance_id)
+                if ids and waiting:
+                    # One query looks at the whole batch: look often.
+                    self._stopping.wait(min(RETRY_FIRST * 2 ** waits,
+                                            BATCH_RETRY_INTERVAL))
+                    waits += 1
+                elif not waiting:
+                    waits = 0
+        except Exception:
+            LOG.exception('Batch of %d instances interrupted; going on '
+                          'one by one', len(held))
+            ids = list(held)
+        finally:
+            for lock in held.values():
+                lock.release()
+        for instance_id in ids:
+            # Interrupted or stopping (kick does nothing then).
+            self.kick(instance_id)
+
+    def _batch_step(self, ids):
+        """One step for every instance of the batch.
+
+        Returns the ids that stay in the batch, those that leave it (to
+        run alone) and whether any of them is waiting (``Retry``).
+        """
+        admin = ebs_context.get_admin_context()
+        instances = db.instance_list(admin, ids=ids)
+        groups, leave = {}, []
+        for instance in instances:
+            flow = _STEPS.get(instance.task)
+            if instance.pending_terminate:
+                # As in _step: terminate, even once the flow is done.
+                leave.append(instance.id)
+            elif instance.task is None:
+                continue
+            elif flow is None or instance.task not in flow.batch:
+                leave.append(instance.id)
+            else:
+                groups.setdefault(instance.task, []).append(instance)
+        changes, stay, waiting = [], [], False
+        for task, members in groups.items():
+            flow = _STEPS[task]
+            datas = {i.id: jsonutils.loads(i.task_data or '{}')
+                     for i in members}
+            try:
+                outcomes = flow.batch[task](admin, members, datas)
+            except Retry:
+                outcomes = {}
+            except (db_exc.DBError, sa_exc.OperationalError):
+                # Not a failure of the operation (see _step): the steps
+                # are idempotent, run them again.
+                LOG.warning('Database error at %s of %d instances; '
+                            'retrying', task, len(members), exc_info=True)
+                outcomes = {}
+            for instance in members:
+                outcome = outcomes.get(instance.id, Retry())
+                data = datas[instance.id]
+                if isinstance(outcome, Retry):
+                    waiting = True
+                    stay.append(instance.id)
+                    continue
+                if isinstance(outcome, BaseException):
+                    # Failures and their rollbacks run one by one.
+                    leave.append(instance.id)
+                    continue
+                next_task, values = outcome
+                values = dict(values, task=next_task,
+                              task_data=jsonutils.dumps(data))
+                changes.append(('instance', instance.id, values,
+                                {'task': task}))
+                stay.append(instance.id)
+        if changes:
+            try:
+                db.write_many(updates=changes)
+            except (db_exc.DBError, sa_exc.OperationalError):
+                # Nothing was stored: the next round repeats the steps.
+                LOG.warning('Database error storing the steps of %d '
+                            'instances; retrying', len(changes),
+                            exc_info=True)
+                waiting = True
+        return stay, leave, waiting
 
     def _step(self, instance_id):
         """Run one step; False when there is nothing left to do."""

@@ -24,6 +24,7 @@ _sqlite = False
 _wal_set = False
 _SQLITE_WRITE_LOCK = threading.RLock()
 SQLITE_BUSY_TIMEOUT = 30
+SQLITE_POOL_SIZE = 32
 
 
 def configure():
@@ -33,9 +34,30 @@ def configure():
         main_context_manager.configure(**dict(CONF.database.items()))
         engine = main_context_manager.writer.get_engine()
         if engine.dialect.name == 'sqlite':
+            if engine.url.database not in (None, '', ':memory:'):
+                _keep_connections(engine)
             sa.event.listen(engine, 'connect', _sqlite_connect)
             _sqlite = True
         _configured = True
+
+
+def _keep_connections(engine):
+    """Pool the connections to an SQLite file instead of reopening them.
+
+    oslo.db gives SQLite files a NullPool: every session opens the file
+    and closes it again, and closing the last connection of a WAL
+    database checkpoints the log and removes it, so each short
+    transaction paid for a checkpoint. Open connections to a file are
+    cheap (the dialect allows them to move between threads).
+    """
+    old = engine.pool
+    engine.pool = sa.pool.QueuePool(
+        old._creator, pool_size=SQLITE_POOL_SIZE, max_overflow=-1,
+        timeout=SQLITE_BUSY_TIMEOUT, recycle=old._recycle,
+        reset_on_return=old._reset_on_return, pre_ping=False,
+        # Keep the listeners oslo.db set (as Pool.recreate does).
+        _dispatch=old.dispatch, dialect=old._dialect)
+    old.dispose()
 
 
 def _sqlite_connect(dbapi_connection, connection_record):
@@ -232,8 +254,8 @@ def volume_get_by_client_token(context, client_token):
     return _get(context, models.Volume, client_token=client_token)
 
 
-def volume_list(context, ec2_ids=None, **by):
-    return _list(context, models.Volume, ec2_ids, **by)
+def volume_list(context, ec2_ids=None, ids=None, **by):
+    return _list(context, models.Volume, ec2_ids, ids, **by)
 
 
 def volume_update(context, volume_id, values, expected_status=None,
@@ -258,8 +280,8 @@ def snapshot_get_by_ec2_id(context, ec2_id):
     return _get(context, models.Snapshot, ec2_id=ec2_id)
 
 
-def snapshot_list(context, ec2_ids=None, **by):
-    return _list(context, models.Snapshot, ec2_ids, **by)
+def snapshot_list(context, ec2_ids=None, ids=None, **by):
+    return _list(context, models.Snapshot, ec2_ids, ids, **by)
 
 
 def snapshot_update(context, snapshot_id, values, expected_status=None,
@@ -358,6 +380,22 @@ def instance_create(context, values, block_devices):
         return instance
 
 
+@retry_on_lock
+def instance_create_many(context, instances):
+    """Create ``(values, block_devices)`` instances in one transaction."""
+    with _writer(context) as session:
+        rows = []
+        for values, block_devices in instances:
+            row = models.Instance(**values)
+            session.add(row)
+            rows.append(row)
+            for device in block_devices:
+                session.add(models.BlockDevice(instance_id=values['id'],
+                                               **device))
+        session.flush()
+        return rows
+
+
 def instance_get(context, instance_id):
     return _get(context, models.Instance, id=instance_id)
 
@@ -373,6 +411,16 @@ def instance_list(context, ec2_ids=None, ids=None, **by):
 def instance_update(context, instance_id, values, expected=None):
     return _update(context, models.Instance, instance_id, values,
                    expected=expected)
+
+
+def instance_count_by_host(states):
+    """``{host: number of its instances in one of these states}``."""
+    with _reader(ebs_context.get_admin_context()) as session:
+        rows = session.query(models.Instance.host, sa.func.count()).filter(
+            models.Instance.host.isnot(None),
+            models.Instance.state.in_(states)).group_by(
+            models.Instance.host).all()
+        return dict(rows)
 
 
 @retry_on_lock
@@ -392,6 +440,21 @@ def block_device_list(instance_ids):
             models.BlockDevice.instance_id,
             models.BlockDevice.boot_index.desc(),
             models.BlockDevice.device_name).all()
+
+
+def block_device_rows(instance_ids, columns):
+    """Some columns of the instances' block devices, as read-only rows.
+
+    For Describe calls: plain rows cost a fraction of ORM objects when
+    there are hundreds of them. Ordered as ``block_device_list``.
+    """
+    model = models.BlockDevice
+    query = sa.select(model.instance_id,
+                      *[getattr(model, c) for c in columns]).where(
+        model.instance_id.in_(list(instance_ids))).order_by(
+        model.instance_id, model.boot_index.desc(), model.device_name)
+    with _reader(ebs_context.get_admin_context()) as session:
+        return session.execute(query).all()
 
 
 def block_device_get_by_volume(volume_id):
@@ -431,6 +494,53 @@ def block_device_update(device_id, values):
 def block_device_destroy(device_id):
     with _writer(ebs_context.get_admin_context()) as session:
         session.query(models.BlockDevice).filter_by(id=device_id).delete()
+
+
+# Several rows at once ----------------------------------------------------
+
+_MODELS = {'instance': models.Instance, 'volume': models.Volume,
+           'block_device': models.BlockDevice}
+
+
+@retry_on_lock
+def write_many(inserts=(), updates=()):
+    """Insert and update rows of several tables in one transaction.
+
+    ``inserts`` are ``(table, values)``; ``updates`` are ``(table, row_id,
+    values, expected)`` where ``expected`` maps columns to the values they
+    must have (a tuple: one of them). Returns the ``(table, row_id)`` of
+    the updates whose row was not as expected (and so did not change).
+    Batched steps of many instances write through here: one commit
+    instead of one per row.
+    """
+    conflicts = set()
+    by_table = {}
+    for table, values in inserts:
+        by_table.setdefault(table, []).append(values)
+    # Core statements, not ORM objects: these are the hot path of a
+    # RunInstances of many instances.
+    with _writer(ebs_context.get_admin_context()) as session:
+        for table, rows in by_table.items():
+            for keys in {tuple(sorted(row)) for row in rows}:
+                session.execute(sa.insert(_MODELS[table]), [
+                    row for row in rows if tuple(sorted(row)) == keys])
+        for table, row_id, values, expected in updates:
+            model = _MODELS[table]
+            where = [model.id == row_id]
+            for column, value in (expected or {}).items():
+                column = getattr(model, column)
+                if isinstance(value, tuple):
+                    where.append(column.in_(value))
+                elif value is None:
+                    where.append(column.is_(None))
+                else:
+                    where.append(column == value)
+            result = session.execute(
+                sa.update(model).where(*where).values(values),
+                execution_options={'synchronize_session': False})
+            if not result.rowcount:
+                conflicts.add((table, row_id))
+    return conflicts
 
 
 # Service heartbeats -------------------------------------------------------

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import stat
+import struct
 
 from oslo_concurrency import processutils
 from oslo_utils import units
@@ -109,3 +110,62 @@ def inspect(path, qemu_img='qemu-img'):
     if size == 0:
         raise exception.InvalidDiskImage('%s is empty' % path)
     return DiskImage(path, fmt, size)
+
+
+Qcow2Header = collections.namedtuple(
+    'Qcow2Header', ('version', 'size', 'backing_file', 'backing_format',
+                    'data_file', 'encrypted'))
+
+_QCOW2_MAGIC = b'QFI\xfb'
+_EXT_BACKING_FORMAT = 0xE2792ACA
+_EXT_DATA_FILE = 0x44415441
+_INCOMPAT_DATA_FILE = 1 << 2
+
+
+def qcow2_header(path):
+    """What the header of a qcow2 file says about the files it uses.
+
+    A few hundred bytes read in Python, where ``qemu-img info`` costs a
+    process: for files whose chain was validated when they were made and
+    whose headers only ebsboot writes. Raise ``InvalidDiskImage`` if the
+    file is not qcow2 or its header is malformed.
+    """
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(65536)
+    except OSError as e:
+        raise exception.InvalidDiskImage('%s: %s' % (path, e.strerror))
+    if len(head) < 72 or head[:4] != _QCOW2_MAGIC:
+        raise exception.InvalidDiskImage('%s is not a qcow2 file' % path)
+    version, backing_offset, backing_size = struct.unpack_from(
+        '>IQI', head, 4)
+    size, crypt = struct.unpack_from('>QI', head, 24)
+    header_length, incompatible = 72, 0
+    if version >= 3:
+        if len(head) < 104:
+            raise exception.InvalidDiskImage('%s: short header' % path)
+        incompatible = struct.unpack_from('>Q', head, 72)[0]
+        header_length = struct.unpack_from('>I', head, 100)[0]
+    backing_file = None
+    if backing_offset:
+        end = backing_offset + backing_size
+        if backing_size > 1023 or end > len(head):
+            raise exception.InvalidDiskImage(
+                '%s: bad backing file name' % path)
+        backing_file = head[backing_offset:end].decode('utf-8', 'replace')
+    extensions, offset = {}, header_length
+    while offset + 8 <= len(head):
+        kind, length = struct.unpack_from('>II', head, offset)
+        if kind == 0:
+            break
+        extensions[kind] = head[offset + 8:offset + 8 + length]
+        offset += 8 + (length + 7) // 8 * 8
+    backing_format = extensions.get(_EXT_BACKING_FORMAT)
+    data_file = extensions.get(_EXT_DATA_FILE)
+    return Qcow2Header(
+        version, size, backing_file,
+        backing_format.decode('ascii', 'replace') if backing_format
+        else None,
+        data_file.decode('utf-8', 'replace') if data_file is not None
+        else '' if incompatible & _INCOMPAT_DATA_FILE else None,
+        bool(crypt))

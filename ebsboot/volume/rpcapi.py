@@ -4,6 +4,7 @@ API version history:
 
 * 1.0 - create/delete volume and snapshot, initialize/terminate
   connection, get_stats
+* 1.1 - create_volumes and initialize_connections (many volumes at once)
 """
 
 import oslo_messaging as messaging
@@ -13,15 +14,15 @@ from ebsboot import rpc
 
 
 class VolumeAPI:
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.volume.topic,
                                   version=self.VERSION)
         self.client = rpc.get_client(target, version_cap=self.VERSION)
 
-    def _prepare(self, host=None, timeout=None):
-        kwargs = {'version': '1.0'}
+    def _prepare(self, host=None, timeout=None, version='1.0'):
+        kwargs = {'version': version}
         if host:
             kwargs['server'] = host
         if timeout:
@@ -31,6 +32,14 @@ class VolumeAPI:
     def create_volume(self, context, volume):
         self._prepare(volume.get('host')).cast(
             context, 'create_volume', volume_id=volume['id'])
+
+    def create_volumes(self, context, host, volume_ids):
+        if self.client.can_send_version('1.1'):
+            self._prepare(host, version='1.1').cast(
+                context, 'create_volumes', volume_ids=volume_ids)
+        else:
+            for volume_id in volume_ids:
+                self.create_volume(context, {'id': volume_id, 'host': host})
 
     def delete_volume(self, context, volume):
         self._prepare(volume.get('host')).cast(
@@ -48,6 +57,16 @@ class VolumeAPI:
         return self._prepare(volume['host']).call(
             context, 'initialize_connection', volume_id=volume['id'],
             connector=connector)
+
+    def initialize_connections(self, context, host, volume_ids, connector):
+        """``{volume_id: connection_info}`` of volumes of one host."""
+        if self.client.can_send_version('1.1'):
+            return self._prepare(host, version='1.1').call(
+                context, 'initialize_connections', volume_ids=volume_ids,
+                connector=connector)
+        return {volume_id: self.initialize_connection(
+            context, {'id': volume_id, 'host': host}, connector)
+            for volume_id in volume_ids}
 
     def terminate_connection(self, context, volume, connector):
         return self._prepare(volume['host']).call(

@@ -10,9 +10,14 @@ def _state(name):
     return {'code': cloud_instances.STATE_CODES[name], 'name': name}
 
 
+DEVICE_COLUMNS = ('device_name', 'volume_ec2_id', 'status', 'attach_time',
+                  'created_at', 'delete_on_termination')
+
+
 def _devices(instances):
     by_instance = {}
-    for device in db.block_device_list([i.id for i in instances]):
+    for device in db.block_device_rows([i.id for i in instances],
+                                       DEVICE_COLUMNS):
         by_instance.setdefault(device.instance_id, []).append(device)
     return by_instance
 

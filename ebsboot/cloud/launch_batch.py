@@ -1,0 +1,245 @@
+"""The launch steps for many instances at once (one RunInstances).
+
+Each function does what the single step of the same name in ``flows``
+does, for every instance of the batch, with one database transaction and
+one RPC per volume host instead of one per instance. The outcome of each
+instance is what its single step would have returned or raised; the task
+runner persists the outcomes together. Anything unusual (a failure, a
+terminate request) leaves the batch and runs through the single steps,
+which stay the reference behaviour and do all crash recovery.
+"""
+
+import concurrent.futures
+import threading
+import uuid
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+
+from ebsboot.cloud import ec2ids
+from ebsboot.cloud import flows
+from ebsboot.cloud import tasks
+from ebsboot.compute import rpcapi as compute_rpcapi
+from ebsboot.db import api as db
+from ebsboot.volume import rpcapi as volume_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+# Guests booted at the same time.
+SPAWN_WORKERS = 8
+_spawner = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn_executor():
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = concurrent.futures.ThreadPoolExecutor(
+                max_workers=SPAWN_WORKERS, thread_name_prefix='spawn')
+        return _spawner
+
+
+def _devices(instances):
+    by_instance = {instance.id: [] for instance in instances}
+    for device in db.block_device_list(list(by_instance)):
+        by_instance[device.instance_id].append(device)
+    return by_instance
+
+
+def _volumes(admin, devices):
+    ids = [d.volume_id for ds in devices.values() for d in ds if d.volume_id]
+    if not ids:
+        return {}
+    return {v.id: v for v in db.volume_list(admin, ids=ids)}
+
+
+def _by_host(volumes):
+    hosts = {}
+    for volume in volumes:
+        hosts.setdefault(volume.host, []).append(volume.id)
+    return hosts
+
+
+def launch_volumes(admin, instances, datas):
+    devices = _devices(instances)
+    existing = _volumes(admin, devices)
+    snapshot_ids = {d.snapshot_id for ds in devices.values() for d in ds
+                    if d.snapshot_id}
+    snapshots = ({s.id: s for s in db.snapshot_list(admin,
+                                                    ids=list(snapshot_ids))}
+                 if snapshot_ids else {})
+    inserts, updates, outcomes, created = [], [], {}, []
+    for instance in instances:
+        rows, failure = [], None
+        for device in devices[instance.id]:
+            if device.virtual_name is not None or \
+                    device.volume_id in existing:
+                continue
+            snapshot = snapshots.get(device.snapshot_id)
+            if device.snapshot_id and snapshot is None:
+                failure = tasks.StepFailed(
+                    'Client.InvalidSnapshot.NotFound',
+                    'The snapshot of %s is gone.' % device.device_name)
+                break
+            values = {
+                'id': device.volume_id or str(uuid.uuid4()),
+                'ec2_id': ec2ids.new_id('vol'),
+                'project_id': instance.project_id,
+                'availability_zone': instance.availability_zone,
+                'size': device.volume_size,
+                'volume_type': device.volume_type,
+                'status': 'creating',
+                'host': snapshot.host if snapshot else None,
+                'snapshot_id': snapshot.id if snapshot else None,
+                'snapshot_ec2_id': snapshot.ec2_id if snapshot else None,
+            }
+            rows.append((device, values))
+        if failure is not None:
+            outcomes[instance.id] = failure
+            continue
+        for device, values in rows:
+            inserts.append(('volume', values))
+            updates.append(('block_device', device.id,
+                            {'volume_id': values['id'],
+                             'volume_ec2_id': values['ec2_id'],
+                             'status': 'attaching'}, None))
+            created.append(values)
+        outcomes[instance.id] = ('launch_wait', {})
+    if inserts:
+        db.write_many(inserts, updates)
+        api = volume_rpcapi.VolumeAPI()
+        hosts = {}
+        for values in created:
+            hosts.setdefault(values['host'], []).append(values['id'])
+        for host, ids in hosts.items():
+            api.create_volumes(admin, host, ids)
+        LOG.info('Creating %d volumes for %d instances', len(created),
+                 len(instances))
+    return outcomes
+
+
+def launch_wait(admin, instances, datas):
+    """Wait for the volumes; connect those whose volumes are all ready.
+
+    Going on to ``launch_connect`` without storing that step first is
+    safe: a restart repeats ``launch_wait``, which finds the volumes
+    ready again.
+    """
+    devices = _devices(instances)
+    volumes = _volumes(admin, devices)
+    outcomes = {}
+    for instance in instances:
+        outcome = ('launch_connect', {})
+        for device in devices[instance.id]:
+            if not device.volume_id:
+                continue
+            volume = volumes.get(device.volume_id)
+            if volume is None or volume.status == 'error':
+                outcome = tasks.StepFailed(
+                    'Server.InternalError',
+                    'Volume for %s could not be created.'
+                    % device.device_name)
+                break
+            if volume.status == 'creating':
+                outcome = tasks.Retry()
+        outcomes[instance.id] = outcome
+    ready = [i for i in instances
+             if outcomes[i.id] == ('launch_connect', {})]
+    if ready:
+        outcomes.update(_connect(admin, ready, devices, volumes))
+    return outcomes
+
+
+def launch_connect(admin, instances, datas):
+    devices = _devices(instances)
+    return _connect(admin, instances, devices, _volumes(admin, devices))
+
+
+def _connect(admin, instances, devices, volumes):
+    api = volume_rpcapi.VolumeAPI()
+    infos, failed_hosts = {}, {}
+    # Only the volumes of these instances: the others of the batch may
+    # still be creating (or have failed), and one refusal fails a host's
+    # whole call.
+    mine = {d.volume_id for i in instances for d in devices[i.id]
+            if d.volume_id}
+    for host, ids in _by_host(v for v in volumes.values()
+                              if v.id in mine).items():
+        try:
+            infos.update(api.initialize_connections(admin, host, ids,
+                                                    flows.CONNECTOR))
+        except Exception as e:
+            failed_hosts[host] = e
+    updates, outcomes = [], {}
+    now = flows._now()
+    for instance in instances:
+        outcome, changes = ('launch_spawn', {}), []
+        for device in devices[instance.id]:
+            if not device.volume_id:
+                continue
+            volume = volumes.get(device.volume_id)
+            if volume is None or volume.id not in infos:
+                # The single step says what went wrong.
+                outcome = failed_hosts.get(
+                    volume.host if volume else None,
+                    RuntimeError('volume %s not connected'
+                                 % device.volume_ec2_id))
+                break
+            values = {'connection_info': jsonutils.dumps(infos[volume.id]),
+                      'status': 'attached'}
+            if device.attach_time is None:
+                values['attach_time'] = now
+            changes.append(('block_device', device.id, values, None))
+            if volume.status == 'available':
+                changes.append(('volume', volume.id, {'status': 'in-use'},
+                                {'status': ('available', 'in-use')}))
+        outcomes[instance.id] = outcome
+        if not isinstance(outcome, BaseException):
+            updates += changes
+    if updates:
+        for table, row_id in db.write_many(updates=updates):
+            # A row changed under us: let the single step sort it out.
+            for instance in instances:
+                if any((d.volume_id if table == 'volume' else d.id)
+                       == row_id for d in devices[instance.id]):
+                    outcomes[instance.id] = RuntimeError(
+                        '%s %s changed' % (table, row_id))
+    return outcomes
+
+
+def launch_spawn(admin, instances, datas):
+    hosts = flows.live_hosts()
+    if not hosts:
+        failure = tasks.StepFailed('Server.InsufficientInstanceCapacity',
+                                   'No compute host is available.')
+        return dict.fromkeys([i.id for i in instances], failure)
+    unplaced = [i for i in instances if i.host not in hosts]
+    outcomes = {instance.id: ('launch_spawn', {'host': host})
+                for instance, host in zip(unplaced,
+                                          flows.place(hosts, len(unplaced)))}
+    placed = [i for i in instances if i.host in hosts]
+    if not placed:
+        return outcomes
+    devices = _devices(placed)
+    api = compute_rpcapi.ComputeAPI()
+
+    def boot(instance):
+        api.spawn(admin, instance.host, flows.instance_dict(instance),
+                  flows.block_device_info(instance, devices[instance.id]))
+
+    executor = _spawn_executor()
+    futures = {i.id: executor.submit(boot, i) for i in placed}
+    for instance_id, future in futures.items():
+        error = future.exception()
+        outcomes[instance_id] = error if error else (
+            None, {'state': 'running', 'launched_at': flows._now()})
+    return outcomes
+
+
+flows.LAUNCH_FLOW.batch.update({
+    'launch_volumes': launch_volumes,
+    'launch_wait': launch_wait,
+    'launch_connect': launch_connect,
+    'launch_spawn': launch_spawn,
+})
