@@ -105,8 +105,10 @@ class VolumeManager:
                   for v in volumes if v.host is None]
         lost = db.write_many(updates=claims) if claims else set()
         volumes = [v for v in volumes if ('volume', v.id) not in lost]
-        snapshots = {v.snapshot_id: db.snapshot_get(ctxt, v.snapshot_id)
-                     for v in volumes if v.snapshot_id}
+        # One read per snapshot, not per volume.
+        snapshots = {sid: db.snapshot_get(ctxt, sid)
+                     for sid in {v.snapshot_id for v in volumes
+                                 if v.snapshot_id}}
         updates = [('volume', v.id, self._make_volume(ctxt, v, snapshots),
                     {'status': 'creating'}) for v in volumes]
         if updates:

@@ -5,8 +5,10 @@ import threading
 import uuid
 
 import fixtures
+from oslo_db import exception as db_exc
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
+from sqlalchemy import exc as sa_exc
 
 from ebsboot.cloud import flows  # noqa: F401 (the terminate flow)
 from ebsboot.cloud import tasks
@@ -178,3 +180,336 @@ class ConcurrentRequestsTest(base.ServiceTestCase):
         row = db.instance_get(ctxt, instance.id)
         self.assertEqual(('shutting-down', 'start_connect', True),
                          (row.state, row.task, row.pending_terminate))
+
+
+class BatchToyFlow:
+    """A two-step flow whose steps also run as a batch; records what ran.
+
+    ``fail`` holds (step, instance id) pairs that fail and ``retries``
+    counts the Retry of a pair, the same in the batch and alone.
+    ``raises`` lists exceptions the batch function of a step raises
+    first; ``hooks`` run at the start of a batch function.
+    """
+
+    def __init__(self):
+        self.single = []
+        self.batches = []
+        self.fail = set()
+        self.retries = {}
+        self.raises = {}
+        self.hooks = {}
+        tasks.register(tasks.Flow('btoy', {
+            'btoy_one': self.step('btoy_one', 'btoy_two'),
+            'btoy_two': self.step('btoy_two', 'btoy_three'),
+            'btoy_three': self.step('btoy_three', None,
+                                    {'state': 'running'}),
+            'btoy_rollback': self.step('btoy_rollback', None,
+                                       {'state': 'terminated'}),
+        }, rollback='btoy_rollback', batch={
+            'btoy_one': self.batch('btoy_one', 'btoy_two'),
+            'btoy_two': self.batch('btoy_two', 'btoy_three'),
+            'btoy_three': self.batch('btoy_three', None,
+                                     {'state': 'running'}),
+        }))
+
+    def _retry(self, name, instance_id):
+        if self.retries.get((name, instance_id)):
+            self.retries[(name, instance_id)] -= 1
+            return True
+        return False
+
+    def step(self, name, next_step, values=None):
+        def run(context, instance, data):
+            self.single.append((name, instance.id))
+            if self._retry(name, instance.id):
+                raise tasks.Retry()
+            if (name, instance.id) in self.fail:
+                raise tasks.StepFailed('Server.Test', 'failed at %s' % name)
+            data.setdefault('seen', []).append(name)
+            return next_step, dict(values or {})
+        return run
+
+    def batch(self, name, next_step, values=None):
+        def run(context, instances, datas):
+            self.batches.append((name, sorted(i.id for i in instances)))
+            if name in self.hooks:
+                self.hooks[name](instances)
+            if self.raises.get(name):
+                raise self.raises[name].pop(0)
+            outcomes = {}
+            for instance in instances:
+                if self._retry(name, instance.id):
+                    outcomes[instance.id] = tasks.Retry()
+                elif (name, instance.id) in self.fail:
+                    outcomes[instance.id] = tasks.StepFailed(
+                        'Server.Test', 'failed at %s' % name)
+                else:
+                    datas[instance.id].setdefault('seen', []).append(
+                        name + '*')
+                    outcomes[instance.id] = (next_step, dict(values or {}))
+            return outcomes
+        return run
+
+
+class BatchRunnerTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flow = BatchToyFlow()
+        self.runner = tasks.TaskRunner(workers=4)
+        self.addCleanup(self.runner.stop)
+        self.admin = ebs_context.get_admin_context()
+        self.writes = self.useFixture(fixtures.MockPatchObject(
+            db, 'write_many', side_effect=db.write_many)).mock
+        self.instances = [make_instance('btoy_one') for _ in range(5)]
+        self.ids = sorted(i.id for i in self.instances)
+
+    def _row(self, instance_id):
+        return db.instance_get(self.admin, instance_id)
+
+    def _all_done(self, ids=None):
+        rows = [self._row(i) for i in ids or self.ids]
+        return all(r.task is None and not r.pending_terminate
+                   for r in rows) and rows
+
+    def _mock_kick(self):
+        return self.useFixture(fixtures.MockPatchObject(self.runner,
+                                                        'kick')).mock
+
+    def test_batch_of_successes_writes_once_per_step(self):
+        self.runner.kick_many(self.ids)
+        rows = self.wait_for(self._all_done)
+        self.assertEqual([('btoy_one', self.ids), ('btoy_two', self.ids),
+                          ('btoy_three', self.ids)], self.flow.batches)
+        self.assertEqual([], self.flow.single)
+        self.assertEqual(3, self.writes.call_count)
+        for call in self.writes.call_args_list:
+            self.assertEqual(5, len(call[1]['updates']))
+        for row in rows:
+            self.assertEqual('running', row.state)
+            self.assertEqual(['btoy_one*', 'btoy_two*', 'btoy_three*'],
+                             jsonutils.loads(row.task_data)['seen'])
+
+    def test_retry_stays_in_the_batch(self):
+        kick = self._mock_kick()
+        slow = self.ids[2]
+        self.flow.retries[('btoy_two', slow)] = 3
+        self.runner.kick_many(self.ids)
+        self.wait_for(self._all_done)
+        kick.assert_not_called()
+        self.assertEqual([], self.flow.single)
+        self.assertEqual([('btoy_one', self.ids), ('btoy_two', self.ids)],
+                         self.flow.batches[:2])
+        # The others went on; the slow one was asked again, alone in its
+        # step but still in the batch.
+        self.assertEqual(3, self.flow.batches.count(('btoy_two', [slow])))
+        self.assertIn(('btoy_three', [i for i in self.ids if i != slow]),
+                      self.flow.batches)
+
+    def test_missing_outcome_is_a_retry(self):
+        kick = self._mock_kick()
+        skipped = self.ids[0]
+        real = self.flow.batch('btoy_one', 'btoy_two')
+        calls = []
+
+        def forgetful(context, instances, datas):
+            outcomes = real(context, instances, datas)
+            if not calls:
+                outcomes.pop(skipped)
+            calls.append(1)
+            return outcomes
+
+        tasks._FLOWS['btoy'].batch['btoy_one'] = forgetful
+        self.runner.kick_many(self.ids)
+        self.wait_for(self._all_done)
+        kick.assert_not_called()
+        self.assertEqual(2, len(calls))
+
+    def test_failure_leaves_at_once_and_is_kicked_alone(self):
+        kick = self._mock_kick()
+        failing = self.ids[1]
+        others = [i for i in self.ids if i != failing]
+        self.flow.fail.add(('btoy_one', failing))
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.flow.hooks['btoy_two'] = lambda instances: gate.wait(10)
+        self.runner.kick_many(self.ids)
+        # Kicked (and its lock free) while the batch is still busy.
+        self.wait_for(lambda: kick.called)
+        kick.assert_called_once_with(failing)
+        lock = self.runner._lock(failing)
+        self.assertTrue(lock.acquire(blocking=False))
+        lock.release()
+        self.assertFalse(self.runner._lock(others[0]).acquire(
+            blocking=False))
+        gate.set()
+        self.wait_for(lambda: self._all_done(others))
+        # The batch did not advance it: the single steps will.
+        self.assertEqual('btoy_one', self._row(failing).task)
+        self.assertEqual(1, kick.call_count)
+        self.assertNotIn(failing, [i for _, ids in self.flow.batches[1:]
+                                   for i in ids])
+
+    def test_failure_rolls_back_through_the_single_steps(self):
+        failing = self.ids[1]
+        self.flow.fail.add(('btoy_two', failing))
+        self.runner.kick_many(self.ids)
+        rows = {r.id: r for r in self.wait_for(self._all_done)}
+        self.assertEqual('terminated', rows[failing].state)
+        self.assertEqual(['Server.Test', 'failed at btoy_two'],
+                         jsonutils.loads(rows[failing].task_data)['failure'])
+        self.assertEqual([('btoy_two', failing),
+                          ('btoy_rollback', failing)], self.flow.single)
+        self.assertEqual(
+            ['running'] * 4,
+            [r.state for r in rows.values() if r.id != failing])
+
+    def test_exception_outcome_leaves(self):
+        kick = self._mock_kick()
+        broken = self.ids[3]
+        real = self.flow.batch('btoy_one', 'btoy_two')
+
+        def partly_broken(context, instances, datas):
+            outcomes = real(context, instances, datas)
+            outcomes[broken] = RuntimeError('boom')
+            return outcomes
+
+        tasks._FLOWS['btoy'].batch['btoy_one'] = partly_broken
+        self.runner.kick_many(self.ids)
+        self.wait_for(lambda: self._all_done(
+            [i for i in self.ids if i != broken]))
+        kick.assert_called_once_with(broken)
+        self.assertEqual('btoy_one', self._row(broken).task)
+
+    def test_pending_terminate_leaves(self):
+        kick = self._mock_kick()
+        doomed = self.ids[0]
+
+        def terminate(instances):
+            # TerminateInstances while the step runs.
+            db.instance_update(self.admin, doomed,
+                               {'pending_terminate': True,
+                                'state': 'shutting-down'})
+
+        self.flow.hooks['btoy_one'] = terminate
+        self.runner.kick_many(self.ids)
+        self.wait_for(lambda: self._all_done(self.ids[1:]))
+        kick.assert_called_once_with(doomed)
+        row = self._row(doomed)
+        # It finished the step it was in, and went no further.
+        self.assertEqual(('btoy_two', True),
+                         (row.task, row.pending_terminate))
+        self.assertNotIn(doomed, self.flow.batches[1][1])
+
+    def test_pending_terminate_after_the_last_step_leaves(self):
+        kick = self._mock_kick()
+        doomed = self.ids[0]
+        self.flow.hooks['btoy_three'] = lambda instances: db.instance_update(
+            self.admin, doomed, {'pending_terminate': True})
+        self.runner.kick_many(self.ids)
+        self.wait_for(lambda: self._all_done(self.ids[1:]))
+        self.wait_for(lambda: kick.called)
+        kick.assert_called_once_with(doomed)
+
+    def test_pending_terminate_terminates(self):
+        doomed = self.ids[0]
+        self.flow.hooks['btoy_one'] = lambda instances: db.instance_update(
+            self.admin, doomed, {'pending_terminate': True,
+                                 'state': 'shutting-down'})
+        self.runner.kick_many(self.ids)
+        rows = {r.id: r for r in self.wait_for(self._all_done)}
+        self.assertEqual(('terminated', 'Client.UserInitiatedShutdown'),
+                         (rows[doomed].state,
+                          rows[doomed].state_reason_code))
+        self.assertEqual(['running'] * 4,
+                         [r.state for r in rows.values() if r.id != doomed])
+
+    def test_task_changed_under_the_batch_is_not_overwritten(self):
+        kick = self._mock_kick()
+        moved = self.ids[4]
+        self.flow.hooks['btoy_one'] = lambda instances: db.instance_update(
+            self.admin, moved, {'task': 'btoy_rollback'})
+        self.runner.kick_many(self.ids)
+        self.wait_for(lambda: self._all_done(self.ids[:4]))
+        # The compare-and-set on task lost: the batch's btoy_two was not
+        # stored over it, and it runs alone from where it is.
+        self.assertEqual('btoy_rollback', self._row(moved).task)
+        kick.assert_called_once_with(moved)
+
+    def test_locked_instance_is_kicked_alone(self):
+        kick = self._mock_kick()
+        busy = self.ids[2]
+        lock = self.runner._lock(busy)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        self.runner.kick_many(self.ids)
+        others = [i for i in self.ids if i != busy]
+        self.wait_for(lambda: self._all_done(others))
+        kick.assert_called_once_with(busy)
+        self.assertEqual(('btoy_one', others), self.flow.batches[0])
+        self.assertEqual('btoy_one', self._row(busy).task)
+
+    def test_database_error_of_batch_function_keeps_all(self):
+        kick = self._mock_kick()
+        self.flow.raises['btoy_two'] = [
+            db_exc.DBError('gone'),
+            sa_exc.OperationalError('SELECT', {}, Exception('locked'))]
+        self.runner.kick_many(self.ids)
+        self.wait_for(self._all_done)
+        kick.assert_not_called()
+        self.assertEqual([], self.flow.single)
+        self.assertEqual([('btoy_one', self.ids)] +
+                         [('btoy_two', self.ids)] * 3 +
+                         [('btoy_three', self.ids)], self.flow.batches)
+
+    def test_database_error_storing_outcomes_keeps_all(self):
+        kick = self._mock_kick()
+        real = self.writes.side_effect
+        failures = [db_exc.DBError('gone')]
+
+        def flaky(*args, **kwargs):
+            if failures:
+                raise failures.pop()
+            return real(*args, **kwargs)
+
+        self.writes.side_effect = flaky
+        self.runner.kick_many(self.ids)
+        rows = self.wait_for(self._all_done)
+        kick.assert_not_called()
+        # btoy_one ran again: its outcome was not stored the first time.
+        self.assertEqual([('btoy_one', self.ids)] * 2,
+                         self.flow.batches[:2])
+        self.assertEqual(['btoy_one*', 'btoy_two*', 'btoy_three*'],
+                         jsonutils.loads(rows[0].task_data)['seen'])
+
+    def test_other_exception_of_batch_function_sends_all_alone(self):
+        kick = self._mock_kick()
+        self.flow.raises['btoy_two'] = [RuntimeError('bug')]
+        self.runner.kick_many(self.ids)
+        self.wait_for(lambda: kick.call_count == 5)
+        self.assertEqual(sorted(self.ids),
+                         sorted(c[0][0] for c in kick.call_args_list))
+        self.assertEqual(['btoy_two'] * 5,
+                         [self._row(i).task for i in self.ids])
+        # Every lock is free for the single runs.
+        for instance_id in self.ids:
+            lock = self.runner._lock(instance_id)
+            self.assertTrue(lock.acquire(blocking=False))
+            lock.release()
+
+    def test_step_without_batch_version_leaves(self):
+        del tasks._FLOWS['btoy'].batch['btoy_three']
+        self.runner.kick_many(self.ids)
+        rows = self.wait_for(self._all_done)
+        self.assertEqual(sorted(('btoy_three', i) for i in self.ids),
+                         sorted(self.flow.single))
+        self.assertEqual(['running'] * 5, [r.state for r in rows])
+        self.assertEqual(2, self.writes.call_count)
+
+    def test_kick_many_of_one_or_none(self):
+        kick = self._mock_kick()
+        self.runner.kick_many([self.ids[0]])
+        kick.assert_called_once_with(self.ids[0])
+        self.runner.kick_many([])
+        self.assertEqual(1, kick.call_count)
+        self.assertEqual([], self.flow.batches)

@@ -1,5 +1,10 @@
 """Tenancy and compare-and-set in the database API."""
 
+import threading
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.tests.unit import base
@@ -57,3 +62,215 @@ class DbApiTest(base.TestCase):
         self.assertEqual('secret', db.credential_get(admin, 'AK1').secret_key)
         self.assertEqual(1, db.credential_delete(admin, 'AK1'))
         self.assertIsNone(db.credential_get(admin, 'AK1'))
+
+
+def _instance(ec2_id, state='pending', host=None, **extra):
+    return dict({
+        'id': ec2_id + '-uuid', 'ec2_id': ec2_id, 'reservation_id': 'r-0',
+        'project_id': 'alpha', 'image_id': 'img', 'image_ec2_id': 'ami-0',
+        'instance_type': 't', 'vcpus': 1, 'memory_mb': 64,
+        'availability_zone': 'nova', 'state': state, 'host': host,
+        'task': None, 'launch_index': 0, 'shutdown_behavior': 'stop',
+        'root_device_name': '/dev/vda'}, **extra)
+
+
+def _device(name='/dev/vda', **extra):
+    return dict({'device_name': name, 'boot_index': 0,
+                 'delete_on_termination': True, 'status': 'attaching'},
+                **extra)
+
+
+class WriteManyTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.admin = ebs_context.get_admin_context()
+        self.commits = []
+        sa.event.listen(db.get_engine(), 'commit',
+                        lambda conn: self.commits.append(conn))
+        self.instance = db.instance_create(
+            self.admin, _instance('i-1'), [_device()])
+        [self.device] = db.block_device_list([self.instance.id])
+        db.volume_create(self.admin, _volume('alpha', 'vol-old'))
+        del self.commits[:]
+
+    def test_inserts_and_updates_in_one_commit(self):
+        conflicts = db.write_many(
+            inserts=[('volume', _volume('alpha', 'vol-a', 'creating')),
+                     # Other columns: another executemany.
+                     ('volume', dict(_volume('alpha', 'vol-b', 'creating'),
+                                     host='h1', snapshot_id='s')),
+                     ('volume', _volume('alpha', 'vol-c', 'creating'))],
+            updates=[('block_device', self.device.id,
+                      {'volume_id': 'vol-a-uuid', 'status': 'attached'},
+                      None),
+                     ('instance', self.instance.id, {'task': 'next'},
+                      {'task': None}),
+                     ('volume', 'vol-old-uuid', {'status': 'in-use'},
+                      {'status': ('available', 'in-use')})])
+        self.assertEqual(set(), conflicts)
+        self.assertEqual(1, len(self.commits))
+        volumes = {v.ec2_id: v for v in db.volume_list(self.admin)}
+        self.assertEqual(['vol-a', 'vol-b', 'vol-c', 'vol-old'],
+                         sorted(volumes))
+        self.assertEqual(('creating', None, None),
+                         (volumes['vol-a'].status, volumes['vol-a'].host,
+                          volumes['vol-a'].snapshot_id))
+        self.assertEqual(('h1', 's'), (volumes['vol-b'].host,
+                                       volumes['vol-b'].snapshot_id))
+        # Column defaults apply to Core inserts too.
+        self.assertIsNotNone(volumes['vol-a'].created_at)
+        self.assertEqual('in-use', volumes['vol-old'].status)
+        self.assertIsNotNone(volumes['vol-old'].updated_at)
+        [device] = db.block_device_list([self.instance.id])
+        self.assertEqual(('vol-a-uuid', 'attached'),
+                         (device.volume_id, device.status))
+        self.assertEqual('next',
+                         db.instance_get(self.admin, self.instance.id).task)
+
+    def test_conflicts_are_returned_and_not_applied(self):
+        db.instance_update(self.admin, self.instance.id, {'host': 'h1'})
+        del self.commits[:]
+        conflicts = db.write_many(updates=[
+            # A value, None and a tuple that do not match.
+            ('instance', self.instance.id, {'task': 'x'},
+             {'task': 'launch_volumes'}),
+            ('instance', self.instance.id, {'state': 'x'}, {'host': None}),
+            ('volume', 'vol-old-uuid', {'status': 'x'},
+             {'status': ('creating', 'error')}),
+            # A row that is not there.
+            ('block_device', self.device.id + 1000, {'status': 'x'}, None),
+            # And one that matches, applied in the same transaction.
+            ('instance', self.instance.id, {'user_data': 'ok'},
+             {'host': 'h1', 'task': None, 'state': ('pending', 'running')}),
+        ])
+        self.assertEqual({('instance', self.instance.id),
+                          ('volume', 'vol-old-uuid'),
+                          ('block_device', self.device.id + 1000)},
+                         conflicts)
+        row = db.instance_get(self.admin, self.instance.id)
+        self.assertEqual((None, 'pending', 'ok'),
+                         (row.task, row.state, row.user_data))
+        self.assertEqual('available',
+                         db.volume_get(self.admin, 'vol-old-uuid').status)
+        self.assertEqual(1, len(self.commits))
+
+    def test_nothing_is_applied_on_an_error_midway(self):
+        for inserts, updates, error in [
+                # The second insert repeats a primary key.
+                ([('volume', _volume('alpha', 'vol-a')),
+                  ('volume', _volume('alpha', 'vol-old'))],
+                 [('instance', self.instance.id, {'task': 'x'}, None)],
+                 db_exc.DBDuplicateEntry),
+                # The last update names a column that does not exist.
+                ([('volume', _volume('alpha', 'vol-a'))],
+                 [('instance', self.instance.id, {'task': 'x'}, None),
+                  ('volume', 'vol-old-uuid', {'no_such_column': 1},
+                   None)],
+                 sa.exc.CompileError)]:
+            self.assertRaises(error, db.write_many, inserts, updates)
+            self.assertEqual(['vol-old'], [v.ec2_id for v in
+                                           db.volume_list(self.admin)])
+            self.assertIsNone(db.instance_get(self.admin,
+                                              self.instance.id).task)
+        self.assertEqual([], self.commits)
+
+    def test_nothing_to_write(self):
+        self.assertEqual(set(), db.write_many())
+
+
+class InstancesTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.admin = ebs_context.get_admin_context()
+
+    def test_instance_create_many(self):
+        rows = db.instance_create_many(self.context(), [
+            (_instance('i-%d' % n, launch_index=n),
+             [_device(), _device('/dev/vdb', boot_index=-1,
+                                 snapshot_id='s-%d' % n)])
+            for n in range(3)])
+        # Rows usable once the transaction is over.
+        self.assertEqual(['i-0', 'i-1', 'i-2'], [r.ec2_id for r in rows])
+        self.assertEqual([0, 1, 2], [r.launch_index for r in rows])
+        self.assertEqual(3, len(db.instance_list(self.admin)))
+        devices = db.block_device_list([r.id for r in rows])
+        self.assertEqual(
+            sorted([('i-%d-uuid' % n, name, snapshot)
+                    for n in range(3)
+                    for name, snapshot in (('/dev/vda', None),
+                                           ('/dev/vdb', 's-%d' % n))]),
+            sorted((d.instance_id, d.device_name, d.snapshot_id)
+                   for d in devices))
+
+    def test_instance_create_many_is_one_transaction(self):
+        db.instance_create(self.admin, _instance('i-taken'), [])
+        instances = [
+            (_instance('i-new'), [_device()]),
+            (dict(_instance('i-taken'), id='other-uuid'), [_device()])]
+        self.assertRaises(db_exc.DBDuplicateEntry, db.instance_create_many,
+                          self.admin, instances)
+        self.assertEqual(['i-taken'],
+                         [i.ec2_id for i in db.instance_list(self.admin)])
+        self.assertEqual([], db.block_device_list(['i-new-uuid']))
+
+    def test_instance_count_by_host(self):
+        for ec2_id, state, host in [
+                ('i-1', 'running', 'h1'), ('i-2', 'pending', 'h1'),
+                ('i-3', 'running', 'h2'), ('i-4', 'stopped', 'h2'),
+                ('i-5', 'terminated', 'h3'), ('i-6', 'pending', None)]:
+            db.instance_create(self.admin, _instance(ec2_id, state, host),
+                               [])
+        self.assertEqual({'h1': 2, 'h2': 1},
+                         db.instance_count_by_host(('pending', 'running')))
+        self.assertEqual({'h2': 1, 'h3': 1},
+                         db.instance_count_by_host(('stopped',
+                                                    'terminated')))
+        self.assertEqual({}, db.instance_count_by_host(('stopping',)))
+
+    def test_lists_by_ids(self):
+        for ec2_id in ('vol-a', 'vol-b', 'vol-c'):
+            db.volume_create(self.admin, _volume('alpha', ec2_id))
+        self.assertEqual(['vol-a', 'vol-c'], [v.ec2_id for v in db.volume_list(
+            self.admin, ids=['vol-c-uuid', 'vol-a-uuid', 'nope'])])
+        self.assertEqual([], db.volume_list(self.admin, ids=[]))
+        self.assertEqual([], db.volume_list(self.context('beta'),
+                                            ids=['vol-a-uuid']))
+        db.snapshot_create(self.admin, {
+            'id': 's1', 'ec2_id': 'snap-1', 'project_id': 'alpha',
+            'volume_id': 'vol-a-uuid', 'volume_ec2_id': 'vol-a',
+            'volume_size': 1, 'status': 'completed'})
+        self.assertEqual(['snap-1'], [s.ec2_id for s in db.snapshot_list(
+            self.admin, ids=['s1', 's2'])])
+
+
+class EngineTest(base.TestCase):
+
+    def test_sqlite_file_keeps_its_connections(self):
+        engine = db.get_engine()
+        self.assertIsInstance(engine.pool, sa.pool.QueuePool)
+        connects = []
+        sa.event.listen(engine, 'connect',
+                        lambda *args: connects.append(args))
+        admin = ebs_context.get_admin_context()
+        for n in range(5):
+            db.volume_create(admin, _volume('alpha', 'vol-%d' % n))
+            db.volume_list(admin)
+        # Another thread gets a pooled connection too.
+        thread = threading.Thread(target=db.volume_list, args=(admin,))
+        thread.start()
+        thread.join()
+        self.assertEqual([], connects)
+        self.assertGreaterEqual(engine.pool.checkedin(), 1)
+        with engine.connect() as conn:
+            # What the connect listeners set up on the pooled connections.
+            self.assertEqual(db.SQLITE_BUSY_TIMEOUT * 1000, conn.execute(
+                sa.text('PRAGMA busy_timeout')).scalar())
+            self.assertEqual('wal', conn.execute(
+                sa.text('PRAGMA journal_mode')).scalar())
+
+    def test_sqlite_memory_keeps_oslo_db_pool(self):
+        db.dispose_engine()
+        self.config.config(connection='sqlite://', group='database')
+        self.assertNotIsInstance(db.get_engine().pool, sa.pool.QueuePool)

@@ -118,3 +118,119 @@ class InspectTestCase(testtools.TestCase):
         e = self.assertRaises(exception.InvalidDiskImage, diskimage.inspect,
                               path, '/nonexistent/qemu-img')
         self.assertIn('/nonexistent/qemu-img', str(e))
+
+
+@testtools.skipUnless(HAVE_QEMU_IMG, 'qemu-img is not installed')
+class Qcow2HeaderTestCase(testtools.TestCase):
+    """qcow2_header against files qemu-img made (and a few crafted ones)."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+
+    def _create(self, name, size='1G', *options):
+        path = os.path.join(self.root, name)
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             *options, path, size)
+        return path
+
+    def _patch(self, path, offset, data):
+        with open(path, 'r+b') as f:
+            f.seek(offset)
+            f.write(data)
+
+    def assertRefused(self, path, reason):
+        e = self.assertRaises(exception.InvalidDiskImage,
+                              diskimage.qcow2_header, path)
+        self.assertIn(reason, str(e))
+
+    def test_plain(self):
+        path = self._create('plain.qcow2', '3G')
+        self.assertEqual(
+            diskimage.Qcow2Header(3, 3 * units.Gi, None, None, None, False),
+            diskimage.qcow2_header(path))
+
+    def test_backing_file(self):
+        base = self._create('base.qcow2')
+        path = self._create('overlay.qcow2', '2G', '-b', base, '-F', 'qcow2')
+        self.assertEqual(
+            diskimage.Qcow2Header(3, 2 * units.Gi, base, 'qcow2', None,
+                                  False),
+            diskimage.qcow2_header(path))
+
+    def test_backing_file_of_format_raw(self):
+        base = os.path.join(self.root, 'base.raw')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'raw', base,
+                             '1M')
+        path = self._create('overlay.qcow2', '1M', '-b', base, '-F', 'raw')
+        header = diskimage.qcow2_header(path)
+        self.assertEqual((base, 'raw'),
+                         (header.backing_file, header.backing_format))
+
+    def test_external_data_file(self):
+        data = os.path.join(self.root, 'data.raw')
+        path = self._create('disk.qcow2', '1M', '-o', 'data_file=%s' % data)
+        header = diskimage.qcow2_header(path)
+        self.assertEqual((data, None), (header.data_file,
+                                        header.backing_file))
+
+    def test_data_file_bit_without_name(self):
+        # The incompatible feature bit alone makes qemu use a data file
+        # (named by the user at open time): that counts as one.
+        path = self._create('disk.qcow2')
+        self._patch(path, 72, (1 << 2).to_bytes(8, 'big'))
+        self.assertEqual('', diskimage.qcow2_header(path).data_file)
+
+    def test_encrypted(self):
+        path = self._create('disk.qcow2')
+        self._patch(path, 32, (2).to_bytes(4, 'big'))
+        self.assertTrue(diskimage.qcow2_header(path).encrypted)
+        self.assertFalse(diskimage.qcow2_header(
+            self._create('plain.qcow2')).encrypted)
+
+    def test_version_2(self):
+        base = self._create('base.qcow2')
+        path = self._create('v2.qcow2', '5G', '-o', 'compat=0.10')
+        self.assertEqual(
+            diskimage.Qcow2Header(2, 5 * units.Gi, None, None, None, False),
+            diskimage.qcow2_header(path))
+        path = self._create('v2-overlay.qcow2', '1G', '-o', 'compat=0.10',
+                            '-b', base, '-F', 'qcow2')
+        self.assertEqual(
+            diskimage.Qcow2Header(2, units.Gi, base, 'qcow2', None, False),
+            diskimage.qcow2_header(path))
+
+    def test_raw_file(self):
+        path = os.path.join(self.root, 'disk.raw')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'raw', path,
+                             '1M')
+        self.assertRefused(path, 'is not a qcow2 file')
+
+    def test_missing_file(self):
+        self.assertRefused(os.path.join(self.root, 'nope.qcow2'),
+                           'No such file')
+
+    def test_truncated(self):
+        base = self._create('base.qcow2')
+        path = self._create('overlay.qcow2', '1G', '-b', base, '-F', 'qcow2')
+        with open(path, 'rb') as f:
+            head = f.read(4096)
+        name_at = head.index(base.encode())
+        for length, reason in [(0, 'is not a qcow2 file'),
+                               (71, 'is not a qcow2 file'),
+                               (100, 'short header'),
+                               (name_at + 3, 'bad backing file name')]:
+            with open(path, 'wb') as f:
+                f.write(head[:length])
+            self.assertRefused(path, reason)
+        # Up to the end of the name it still reads.
+        with open(path, 'wb') as f:
+            f.write(head[:name_at + len(base)])
+        self.assertEqual(base, diskimage.qcow2_header(path).backing_file)
+
+    def test_backing_file_name_too_long(self):
+        path = self._create('disk.qcow2')
+        # backing_file_offset, backing_file_size: 2000 bytes at 512.
+        self._patch(path, 8, (512).to_bytes(8, 'big') +
+                    (2000).to_bytes(4, 'big'))
+        self.assertRefused(path, 'bad backing file name')

@@ -1,5 +1,7 @@
 """The volume manager finishes what a crashed run left behind."""
 
+import fixtures
+
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
@@ -92,3 +94,130 @@ class RecoveryTest(base.TestCase):
                       snap.state_message)
         self.assertNotIn(('import_snapshot', 'snap-imp-uuid'),
                          self.driver.calls)
+
+
+class ManyVolumesTest(base.TestCase):
+    """create_volumes and initialize_connections (RPC API 1.1)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ctxt = ebs_context.get_admin_context()
+        self.driver = fake_volume.FakeDriver(CONF)
+        self.manager = volume_manager.VolumeManager(host='test-host',
+                                                    driver=self.driver)
+        self.writes = self.useFixture(fixtures.MockPatchObject(
+            db, 'write_many', side_effect=db.write_many)).mock
+
+    def _get(self, ec2_id):
+        return db.volume_get_by_ec2_id(self.ctxt, ec2_id)
+
+    def test_create_volumes(self):
+        db.volume_create(self.ctxt, _volume('vol-src', 'available',
+                                            'test-host'))
+        self.driver.create_volume({'id': 'vol-src-uuid', 'size': 1})
+        db.snapshot_create(self.ctxt, _snapshot('snap-s', 'vol-src',
+                                                'completed', 'test-host'))
+        self.driver.create_snapshot({'id': 'snap-s-uuid'},
+                                    {'id': 'vol-src-uuid'})
+        from_snapshot = {'snapshot_id': 'snap-s-uuid',
+                         'snapshot_ec2_id': 'snap-s'}
+        for ec2_id, status, host, extra in [
+                ('vol-new', 'creating', None, {}),
+                ('vol-mine', 'creating', 'test-host', {}),
+                ('vol-theirs', 'creating', 'other-host', {}),
+                ('vol-done', 'available', 'test-host', {}),
+                ('vol-c1', 'creating', None, from_snapshot),
+                ('vol-c2', 'creating', 'test-host', from_snapshot),
+                ('vol-c3', 'creating', None, from_snapshot),
+                ('vol-orphan', 'creating', None,
+                 {'snapshot_id': 'gone-uuid', 'snapshot_ec2_id': 'snap-g'})]:
+            db.volume_create(self.ctxt, _volume(ec2_id, status, host,
+                                                **extra))
+        snapshot_get = self.useFixture(fixtures.MockPatchObject(
+            db, 'snapshot_get', side_effect=db.snapshot_get)).mock
+        del self.driver.calls[:]
+        ids = ['vol-%s-uuid' % n for n in (
+            'new', 'mine', 'theirs', 'done', 'c1', 'c2', 'c3', 'orphan')]
+        self.manager.create_volumes(self.ctxt, ids + ['vol-nope-uuid'])
+
+        for ec2_id in ('vol-new', 'vol-mine', 'vol-c1', 'vol-c2', 'vol-c3'):
+            volume = self._get(ec2_id)
+            self.assertEqual(
+                ('available', 'test-host',
+                 'fake://volume/%s' % volume.id),
+                (volume.status, volume.host, volume.provider_location))
+        for ec2_id in ('vol-c1', 'vol-c2', 'vol-c3'):
+            self.assertEqual('snap-s-uuid',
+                             self.driver.volumes[ec2_id + '-uuid'][
+                                 'snapshot_id'])
+        self.assertEqual(('error', 'test-host'),
+                         (self._get('vol-orphan').status,
+                          self._get('vol-orphan').host))
+        self.assertEqual(('creating', 'other-host'),
+                         (self._get('vol-theirs').status,
+                          self._get('vol-theirs').host))
+        self.assertEqual(
+            sorted(['vol-new-uuid', 'vol-mine-uuid', 'vol-c1-uuid',
+                    'vol-c2-uuid', 'vol-c3-uuid']),
+            sorted(volume_id for _, volume_id in self.driver.calls))
+        # One write for the claims, one for the results; one read per
+        # snapshot.
+        self.assertEqual(2, self.writes.call_count)
+        self.assertEqual(sorted(['snap-s-uuid', 'gone-uuid']),
+                         sorted(c[0][1] for c in snapshot_get.call_args_list))
+
+    def test_create_volumes_skips_a_lost_claim(self):
+        for ec2_id in ('vol-a', 'vol-b'):
+            db.volume_create(self.ctxt, _volume(ec2_id, 'creating'))
+        real = self.writes.side_effect
+
+        def other_host_first(*args, **kwargs):
+            if self.writes.call_count == 1:
+                db.volume_update(self.ctxt, 'vol-b-uuid',
+                                 {'host': 'other-host'},
+                                 expected={'host': None})
+            return real(*args, **kwargs)
+
+        self.writes.side_effect = other_host_first
+        self.manager.create_volumes(self.ctxt, ['vol-a-uuid', 'vol-b-uuid'])
+        self.assertEqual([('create_volume', 'vol-a-uuid')],
+                         self.driver.calls)
+        self.assertEqual(('available', 'test-host'),
+                         (self._get('vol-a').status, self._get('vol-a').host))
+        self.assertEqual(('creating', 'other-host'),
+                         (self._get('vol-b').status, self._get('vol-b').host))
+
+    def test_create_volumes_keeps_a_change_made_meanwhile(self):
+        db.volume_create(self.ctxt, _volume('vol-a', 'creating'))
+        real = self.driver.create_volume
+
+        def create(volume):
+            db.volume_update(self.ctxt, volume['id'], {'status': 'deleting'})
+            return real(volume)
+
+        self.useFixture(fixtures.MockPatchObject(self.driver,
+                                                 'create_volume',
+                                                 side_effect=create))
+        self.manager.create_volumes(self.ctxt, ['vol-a-uuid'])
+        self.assertEqual('deleting', self._get('vol-a').status)
+
+    def test_create_volumes_of_nothing_to_do(self):
+        db.volume_create(self.ctxt, _volume('vol-a', 'available'))
+        self.manager.create_volumes(self.ctxt, ['vol-a-uuid', 'nope'])
+        self.manager.create_volumes(self.ctxt, [])
+        self.assertEqual([], self.driver.calls)
+        self.writes.assert_not_called()
+
+    def test_initialize_connections(self):
+        for ec2_id in ('vol-a', 'vol-b'):
+            db.volume_create(self.ctxt, _volume(ec2_id, 'available',
+                                                'test-host'))
+            self.driver.create_volume({'id': ec2_id + '-uuid', 'size': 1})
+        connector = {'host': 'ebsboot'}
+        infos = self.manager.initialize_connections(
+            self.ctxt, ['vol-a-uuid', 'vol-b-uuid', 'nope'], connector)
+        self.assertEqual(
+            {volume_id: self.driver.initialize_connection(
+                {'id': volume_id}, connector)
+             for volume_id in ('vol-a-uuid', 'vol-b-uuid')}, infos)
+        self.assertEqual([connector], self.driver.connections['vol-a-uuid'])

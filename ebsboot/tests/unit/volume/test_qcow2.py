@@ -42,6 +42,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.root = self.useFixture(fixtures.TempDir()).path
         self.volumes_dir = os.path.join(self.root, 'volumes')
         self.snapshots_dir = os.path.join(self.root, 'snapshots')
+        self.templates_dir = os.path.join(self.snapshots_dir, 'templates')
         self.conf = cfg.ConfigOpts()
         self.conf.register_opt(cfg.StrOpt('state_path'))
         volume_conf.register_opts(self.conf)
@@ -99,8 +100,19 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertIn('read ', out)
         self.assertNotIn('verification failed', out)
 
+    def _snapshot_files(self):
+        """What the snapshots folder holds, templates included.
+
+        The (empty) templates folder itself does not count.
+        """
+        names = sorted(os.listdir(self.snapshots_dir))
+        names.remove('templates')
+        return names + ['templates/' + name for name in sorted(
+            os.listdir(self.templates_dir))]
+
     def assertNoLeftovers(self):
-        for folder in (self.volumes_dir, self.snapshots_dir):
+        for folder in (self.volumes_dir, self.snapshots_dir,
+                       self.templates_dir):
             self.assertEqual(
                 [], [name for name in os.listdir(folder)
                      if name.endswith('.tmp')])
@@ -122,7 +134,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertIn('/nonexistent/qemu-img', str(e))
 
     def test_check_for_setup_error_without_folder(self):
-        os.rmdir(self.snapshots_dir)
+        shutil.rmtree(self.snapshots_dir)
         e = self.assertRaises(exception.VolumeDriverError,
                               self.driver.check_for_setup_error)
         self.assertIn(self.snapshots_dir, str(e))
@@ -223,7 +235,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertRaises(exception.VolumeDriverError,
                           self._volume, snapshot=snapshot)
         self.assertEqual([], os.listdir(self.volumes_dir))
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_volume_from_snapshot_failure_releases_marker(self):
         snapshot = self._snapshot(self._volume())
@@ -326,10 +338,10 @@ class Qcow2DriverTestCase(testtools.TestCase):
     def test_delete_snapshot(self):
         snapshot = self._snapshot(self._volume())
         self.driver.delete_snapshot(snapshot)
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
         self.driver.delete_snapshot(snapshot)
         self.driver.delete_snapshot({'id': uuidutils.generate_uuid()})
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_delete_snapshot_with_volume(self):
         source = self._volume()
@@ -344,7 +356,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertRaises(exception.VolumeDriverError,
                           self._volume, snapshot=snapshot)
         self.driver.delete_volume(clone)
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_delete_snapshot_chain(self):
         source = self._volume()
@@ -366,7 +378,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertData(self._spath(s3), '0x5a')
         self.assertData(self._spath(s3), '0x11', '1M')
         self.driver.delete_snapshot(s3)
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
         self.assertEqual(['volume-%s.qcow2' % source['id']],
                          os.listdir(self.volumes_dir))
 
@@ -392,7 +404,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
         os.unlink(self._vpath(clone))
         self.assertTrue(os.path.exists(self._spath(snapshot)))
         self.driver.delete_volume(clone)
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_do_setup_finishes_collection(self):
         snapshot = self._snapshot(self._volume())
@@ -404,7 +416,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
                                'snapshot-%s.deps' % snapshot['id'],
                                'volume-%s' % clone['id']))
         qcow2.Qcow2Driver(self.conf).do_setup()
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     # Imported snapshots ----------------------------------------------------
 
@@ -479,7 +491,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
     def test_import_then_delete(self):
         snapshot = self._imported(self._raw_image(), 'raw')
         self.driver.delete_snapshot(snapshot)
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_import_refuses_backing_file(self):
         # What the caller checked may have changed since: the driver
@@ -488,7 +500,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
         e = self.assertRaises(exception.VolumeDriverError,
                               self._imported, self._vpath(source), 'qcow2')
         self.assertIn('backing file', str(e))
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_import_refuses_external_data_file(self):
         source = os.path.join(self.root, 'image.qcow2')
@@ -498,20 +510,20 @@ class Qcow2DriverTestCase(testtools.TestCase):
         e = self.assertRaises(exception.VolumeDriverError,
                               self._imported, source, 'qcow2')
         self.assertIn('data file', str(e))
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_import_format_mismatch(self):
         source = self._raw_image()
         e = self.assertRaises(exception.VolumeDriverError,
                               self._imported, source, 'qcow2')
         self.assertIn('format raw, not qcow2', str(e))
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_import_missing_source(self):
         e = self.assertRaises(exception.VolumeDriverError, self._imported,
                               os.path.join(self.root, 'nope.raw'), 'raw')
         self.assertIn('No such file', str(e))
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_import_failure_leaves_nothing(self):
         source = self._raw_image()
@@ -529,7 +541,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
             lambda driver, *args, **kwargs: convert_fails(*args, **kwargs)))
         self.assertRaises(exception.VolumeDriverError,
                           self._imported, source, 'raw')
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     # Backing chain validation ----------------------------------------------
 
@@ -567,7 +579,7 @@ class Qcow2DriverTestCase(testtools.TestCase):
                     'volume_id': volume['id'], 'volume_size': 1}
         self.assertRaises(exception.UnsafeBackingChain,
                           self.driver.create_snapshot, snapshot, volume)
-        self.assertEqual([], os.listdir(self.snapshots_dir))
+        self.assertEqual([], self._snapshot_files())
 
     def test_validate_chain_qcow2_backing_outside_store(self):
         outside = os.path.join(self.root, 'outside.qcow2')
@@ -633,6 +645,270 @@ class Qcow2DriverTestCase(testtools.TestCase):
                               self.driver._validate_chain,
                               os.path.join(self.volumes_dir, 'nope.qcow2'))
         self.assertIn('No such file', str(e))
+
+    # Templates -------------------------------------------------------------
+
+    def _tpath(self, snapshot, size):
+        return os.path.join(self.templates_dir, 'snapshot-%s-%dG.qcow2'
+                            % (snapshot['id'], size))
+
+    def _read(self, path):
+        with open(path, 'rb') as f:
+            return f.read()
+
+    def _count_qemu_img(self, command):
+        """Count the driver's ``qemu-img <command>`` runs."""
+        calls = []
+        real = self.driver._qemu_img
+
+        def counting(*args, **kwargs):
+            if args[0] == command:
+                calls.append(args)
+            return real(*args, **kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(
+            self.driver, '_qemu_img', side_effect=counting))
+        return calls
+
+    def test_volumes_from_snapshot_are_copies_of_a_template(self):
+        source = self._volume()
+        _write(source['provider_location'], '0x5a', 0, '1M')
+        snapshot = self._snapshot(source)
+        creates = self._count_qemu_img('create')
+        first = self._volume(size=2, snapshot=snapshot)
+        second = self._volume(size=2, snapshot=snapshot)
+        # One qemu-img create for both: the template's.
+        self.assertEqual(1, len(creates))
+        self.assertEqual(['templates/snapshot-%s-2G.qcow2' % snapshot['id']],
+                         [n for n in self._snapshot_files()
+                          if n.startswith('templates/')])
+        template = self._read(self._tpath(snapshot, 2))
+        # What qemu-img create makes at the volume's own path.
+        reference = os.path.join(self.root, 'reference.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             '-b', self._spath(snapshot), '-F', 'qcow2',
+                             reference, '2G')
+        self.assertEqual(self._read(reference), template)
+        for clone in (first, second):
+            path = self._vpath(clone)
+            self.assertEqual(template, self._read(path))
+            self.assertNotEqual(os.stat(self._tpath(snapshot, 2)).st_ino,
+                                os.stat(path).st_ino)
+            info = _info(path)
+            self.assertEqual(2 * units.Gi, info['virtual-size'])
+            self.assertEqual(self._spath(snapshot), info['backing-filename'])
+            self.assertEqual('qcow2', info['backing-filename-format'])
+            self.assertData(path, '0x5a', 0, '1M')
+            self.assertData(path, '0', '1M', '64k')
+        # Copies, not links: a write to one is not seen by the other.
+        _write(self._vpath(first), '0x11')
+        self.assertData(self._vpath(second), '0x5a')
+        self.assertEqual(template, self._read(self._tpath(snapshot, 2)))
+        self.assertEqual(sorted(['volume-%s' % first['id'],
+                                 'volume-%s' % second['id']]),
+                         self._deps(snapshot))
+        self.assertNoLeftovers()
+
+    def test_other_size_makes_another_template(self):
+        snapshot = self._snapshot(self._volume())
+        creates = self._count_qemu_img('create')
+        small = self._volume(size=1, snapshot=snapshot)
+        big = self._volume(size=3, snapshot=snapshot)
+        self._volume(size=3, snapshot=snapshot)
+        self.assertEqual(2, len(creates))
+        self.assertEqual(
+            ['templates/snapshot-%s-%dG.qcow2' % (snapshot['id'], size)
+             for size in (1, 3)],
+            [n for n in self._snapshot_files() if n.startswith('templates/')])
+        self.assertEqual(units.Gi, _info(self._vpath(small))['virtual-size'])
+        self.assertEqual(3 * units.Gi,
+                         _info(self._vpath(big))['virtual-size'])
+        self.assertNotEqual(self._read(self._tpath(snapshot, 1)),
+                            self._read(self._tpath(snapshot, 3)))
+
+    def test_templates_are_per_snapshot(self):
+        s1 = self._snapshot(self._volume())
+        s2 = self._snapshot(self._volume())
+        v1 = self._volume(snapshot=s1)
+        v2 = self._volume(snapshot=s2)
+        self.assertEqual(self._spath(s1),
+                         _info(self._vpath(v1))['backing-filename'])
+        self.assertEqual(self._spath(s2),
+                         _info(self._vpath(v2))['backing-filename'])
+
+    def test_templates_go_with_their_snapshot(self):
+        snapshot = self._snapshot(self._volume())
+        other = self._snapshot(self._volume())
+        clones = [self._volume(size=size, snapshot=snapshot)
+                  for size in (1, 2)]
+        kept = self._volume(snapshot=other)
+        self.driver.delete_snapshot(snapshot)
+        # Deleted but alive (two volumes use it): the templates stay.
+        self.assertTrue(os.path.exists(self._tpath(snapshot, 1)))
+        self.assertTrue(os.path.exists(self._tpath(snapshot, 2)))
+        self.driver.delete_volume(clones[0])
+        self.assertTrue(os.path.exists(self._tpath(snapshot, 2)))
+        self.driver.delete_volume(clones[1])
+        # Collected: its file and its templates are gone, not the others.
+        self.assertEqual(
+            sorted(['snapshot-%s.qcow2' % other['id'],
+                    'snapshot-%s.deps' % other['id'],
+                    'templates/snapshot-%s-1G.qcow2' % other['id']]),
+            self._snapshot_files())
+        self.assertNotIn(snapshot['id'], self.driver._trusted)
+        self.assertIn(other['id'], self.driver._trusted)
+        self.driver.delete_volume(kept)
+        self.driver.delete_snapshot(other)
+        self.assertEqual([], self._snapshot_files())
+
+    def test_do_setup_collection_removes_templates(self):
+        snapshot = self._snapshot(self._volume())
+        clone = self._volume(snapshot=snapshot)
+        self.driver.delete_snapshot(snapshot)
+        # Crash after the volume's marker went, before the collection.
+        os.unlink(self._vpath(clone))
+        os.unlink(os.path.join(self.snapshots_dir,
+                               'snapshot-%s.deps' % snapshot['id'],
+                               'volume-%s' % clone['id']))
+        qcow2.Qcow2Driver(self.conf).do_setup()
+        self.assertEqual([], self._snapshot_files())
+
+    def test_template_failure_leaves_nothing(self):
+        snapshot = self._snapshot(self._volume())
+        e = self.assertRaises(exception.VolumeDriverError, self._volume,
+                              size=10 ** 10, snapshot=snapshot)
+        self.assertIn('Invalid image size', str(e))
+        self.assertEqual([], os.listdir(self.templates_dir))
+        self.assertEqual([], self._deps(snapshot))
+        # The snapshot itself is fine for other sizes.
+        self._volume(size=1, snapshot=snapshot)
+        self.assertNoLeftovers()
+
+    def test_chain_of_a_snapshot_is_validated_once(self):
+        snapshot = self._snapshot(self._volume())
+        validate = self.useFixture(fixtures.MockPatchObject(
+            self.driver, '_validate_chain',
+            side_effect=self.driver._validate_chain)).mock
+        clones = [self._volume(size=size, snapshot=snapshot)
+                  for size in (1, 1, 2)]
+        for clone in clones:
+            self.driver.initialize_connection(clone, {})
+        self.assertEqual([((self._spath(snapshot),), {})],
+                         [tuple(c) for c in validate.call_args_list])
+        # Each snapshot on its own.
+        other = self._snapshot(self._volume())
+        for _ in range(2):
+            self.driver.initialize_connection(
+                self._volume(snapshot=other), {})
+        validated = [c[0][0] for c in validate.call_args_list]
+        self.assertEqual(1, validated.count(self._spath(other)))
+        self.assertEqual(1, validated.count(self._spath(snapshot)))
+        # A collected snapshot is forgotten: validated again if it came
+        # back (here it does not exist, so that fails).
+        self.driver.delete_snapshot(other)
+        for clone in clones:
+            self.driver.delete_volume(clone)
+        self.driver.delete_snapshot(snapshot)
+        self.assertNotIn(snapshot['id'], self.driver._trusted)
+        self.assertRaises(exception.VolumeDriverError,
+                          self.driver._trust_snapshot, snapshot['id'])
+
+    def test_snapshot_with_bad_chain_is_not_trusted(self):
+        evil = self._evil_volume(self._outside_raw())
+        snapshot = {'id': uuidutils.generate_uuid(), 'volume_size': 1}
+        os.rename(self._vpath(evil), self._spath(snapshot))
+        for _attempt in range(2):
+            self.assertRaises(exception.UnsafeBackingChain,
+                              self.driver._trust_snapshot, snapshot['id'])
+        self.assertNotIn(snapshot['id'], self.driver._trusted)
+
+    # initialize_connection reads the volume's header -----------------------
+
+    def _crafted(self, *options, size='1G'):
+        volume = {'id': uuidutils.generate_uuid(), 'size': 1,
+                  'snapshot_id': None, 'provider_location': None}
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             *options, self._vpath(volume), size)
+        return volume
+
+    def assertRefused(self, volume, reason):
+        e = self.assertRaises(exception.UnsafeBackingChain,
+                              self.driver.initialize_connection, volume, {})
+        self.assertIn(reason, str(e))
+
+    def test_connection_accepts_volumes_ebsboot_makes(self):
+        snapshot = self._snapshot(self._volume())
+        for volume in (self._volume(), self._volume(snapshot=snapshot),
+                       self._volume(size=2, snapshot=snapshot),
+                       # A later snapshot of a clone backs it too.
+                       self._volume(snapshot=self._snapshot(
+                           self._volume(snapshot=snapshot)))):
+            connection = self.driver.initialize_connection(volume, {})
+            self.assertEqual(self._vpath(volume),
+                             connection['data']['device_path'])
+        # As qemu-img create would have made it (no template).
+        manual = self._crafted('-b', self._spath(snapshot), '-F', 'qcow2')
+        self.driver.initialize_connection(manual, {})
+
+    def test_connection_refuses_backing_outside_store(self):
+        outside = os.path.join(self.root, 'outside.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             outside, '1G')
+        self.assertRefused(self._crafted('-b', outside, '-F', 'qcow2'),
+                           'is not a snapshot')
+
+    def test_connection_refuses_backing_that_is_not_a_snapshot(self):
+        snapshot = self._snapshot(self._volume())
+        other = self._volume()
+        template = self._tpath(snapshot, 1)
+        self._volume(snapshot=snapshot)
+        for backing in (self._vpath(other), template,
+                        os.path.join(self.snapshots_dir, 'other.qcow2')):
+            if not os.path.exists(backing):
+                shutil.copyfile(self._spath(snapshot), backing)
+            self.assertRefused(self._crafted('-b', backing, '-F', 'qcow2'),
+                               'is not a snapshot')
+
+    def test_connection_refuses_snapshot_backing_of_format_raw(self):
+        snapshot = self._snapshot(self._volume())
+        self.assertRefused(
+            self._crafted('-b', self._spath(snapshot), '-F', 'raw'),
+            'is not a snapshot')
+
+    def test_connection_refuses_relative_backing_name(self):
+        # qemu would look for it next to the volume; a realpath taken
+        # from the right working directory would find the snapshot.
+        snapshot = self._snapshot(self._volume())
+        self.useFixture(fixtures.MonkeyPatch('os.getcwd',
+                                             lambda: self.snapshots_dir))
+        self.assertRefused(
+            self._crafted('-u', '-b', os.path.basename(
+                self._spath(snapshot)), '-F', 'qcow2'),
+            'is not a snapshot')
+
+    def test_connection_refuses_data_file(self):
+        data = os.path.join(self.volumes_dir, 'data.raw')
+        self.assertRefused(self._crafted('-o', 'data_file=%s' % data,
+                                         size='1M'),
+                           'external data file')
+
+    def test_connection_refuses_file_that_is_not_qcow2(self):
+        volume = {'id': uuidutils.generate_uuid()}
+        with open(self._vpath(volume), 'wb') as f:
+            f.write(b'\0' * 65536)
+        self.assertRefused(volume, 'not a qcow2 file')
+        self.assertRaises(exception.UnsafeBackingChain,
+                          self.driver.initialize_connection,
+                          {'id': uuidutils.generate_uuid()}, {})
+
+    def test_connection_refuses_snapshot_with_bad_chain(self):
+        # The volume's header is fine; the snapshot it names is not.
+        evil = self._evil_volume(self._outside_raw())
+        snapshot = {'id': uuidutils.generate_uuid(), 'volume_size': 1}
+        os.rename(self._vpath(evil), self._spath(snapshot))
+        self.assertRefused(
+            self._crafted('-b', self._spath(snapshot), '-F', 'qcow2'),
+            'outside.raw')
 
     # Connections and stats -------------------------------------------------
 

@@ -1,0 +1,103 @@
+"""The volume RPC client: 1.1 calls and their 1.0 fallbacks."""
+
+from unittest import mock
+
+import fixtures
+
+from ebsboot.tests.unit import base
+from ebsboot.volume import rpcapi as volume_rpcapi
+
+CONNECTOR = {'host': 'ebsboot'}
+
+
+class VolumeAPITest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.client = mock.Mock()
+        self.client.can_send_version.return_value = True
+        self.useFixture(fixtures.MockPatch('ebsboot.rpc.get_client',
+                                           return_value=self.client))
+        self.api = volume_rpcapi.VolumeAPI()
+        self.ctxt = self.context()
+
+    def _old_server(self):
+        self.client.can_send_version.return_value = False
+
+    def _prepared(self):
+        """(prepare keyword arguments, method, call keyword arguments)."""
+        prepared = self.client.prepare.return_value
+        sent = [c for c in prepared.mock_calls if c[0] in ('call', 'cast')]
+        self.assertEqual(len(sent), len(self.client.prepare.call_args_list))
+        return [(p[1], s[0], s[1][1], s[2])
+                for p, s in zip(self.client.prepare.call_args_list, sent)]
+
+    def test_create_volumes(self):
+        self.api.create_volumes(self.ctxt, 'h1', ['a', 'b'])
+        self.client.can_send_version.assert_called_once_with('1.1')
+        self.assertEqual(
+            [({'version': '1.1', 'server': 'h1'}, 'cast', 'create_volumes',
+              {'volume_ids': ['a', 'b']})], self._prepared())
+
+    def test_create_volumes_of_no_host_go_to_any(self):
+        self.api.create_volumes(self.ctxt, None, ['a'])
+        self.assertEqual(
+            [({'version': '1.1'}, 'cast', 'create_volumes',
+              {'volume_ids': ['a']})], self._prepared())
+
+    def test_create_volumes_falls_back_to_1_0(self):
+        self._old_server()
+        self.api.create_volumes(self.ctxt, 'h1', ['a', 'b'])
+        self.client.can_send_version.assert_called_once_with('1.1')
+        self.assertEqual(
+            [({'version': '1.0', 'server': 'h1'}, 'cast', 'create_volume',
+              {'volume_id': 'a'}),
+             ({'version': '1.0', 'server': 'h1'}, 'cast', 'create_volume',
+              {'volume_id': 'b'})], self._prepared())
+
+    def test_create_volumes_falls_back_to_any_host(self):
+        self._old_server()
+        self.api.create_volumes(self.ctxt, None, ['a'])
+        self.assertEqual(
+            [({'version': '1.0'}, 'cast', 'create_volume',
+              {'volume_id': 'a'})], self._prepared())
+
+    def test_initialize_connections(self):
+        infos = {'a': {'data': 1}, 'b': {'data': 2}}
+        self.client.prepare.return_value.call.return_value = infos
+        self.assertEqual(infos, self.api.initialize_connections(
+            self.ctxt, 'h1', ['a', 'b'], CONNECTOR))
+        self.client.can_send_version.assert_called_once_with('1.1')
+        self.assertEqual(
+            [({'version': '1.1', 'server': 'h1'}, 'call',
+              'initialize_connections',
+              {'volume_ids': ['a', 'b'], 'connector': CONNECTOR})],
+            self._prepared())
+
+    def test_initialize_connections_falls_back_to_1_0(self):
+        self._old_server()
+        self.client.prepare.return_value.call.side_effect = [
+            {'data': 1}, {'data': 2}]
+        self.assertEqual({'a': {'data': 1}, 'b': {'data': 2}},
+                         self.api.initialize_connections(
+                             self.ctxt, 'h1', ['a', 'b'], CONNECTOR))
+        self.assertEqual(
+            [({'version': '1.0', 'server': 'h1'}, 'call',
+              'initialize_connection',
+              {'volume_id': volume_id, 'connector': CONNECTOR})
+             for volume_id in ('a', 'b')], self._prepared())
+
+    def test_initialize_connections_fallback_error(self):
+        self._old_server()
+        self.client.prepare.return_value.call.side_effect = [
+            {'data': 1}, RuntimeError('refused')]
+        self.assertRaises(RuntimeError, self.api.initialize_connections,
+                          self.ctxt, 'h1', ['a', 'b'], CONNECTOR)
+
+    def test_1_0_methods_stay_at_1_0(self):
+        self.api.create_volume(self.ctxt, {'id': 'a', 'host': 'h1'})
+        self.api.initialize_connection(self.ctxt, {'id': 'a', 'host': 'h1'},
+                                       CONNECTOR)
+        self.assertEqual(
+            [{'version': '1.0', 'server': 'h1'}] * 2,
+            [c[1] for c in self.client.prepare.call_args_list])
