@@ -518,7 +518,7 @@ def parse_args(argv):
                              'without a state change (default 120)')
     parser.add_argument('--poll', type=float, default=0.05,
                         help='seconds between DescribeInstances polls '
-                             'while waiting for a batch (default 0.5)')
+                             'while waiting for a batch (default 0.05)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the temp dir (state, logs) at the end')
     args = parser.parse_args(argv)
