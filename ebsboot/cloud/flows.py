@@ -134,14 +134,23 @@ def connect_volumes(instance):
                                    % device.volume_ec2_id)
         info = api.initialize_connection(admin, volume,
                                          CONNECTOR)
-        values = {'connection_info': jsonutils.dumps(info),
-                  'status': 'attached'}
-        if device.attach_time is None:
-            values['attach_time'] = _now()
-        db.block_device_update(device.id, values)
-        if volume.status == 'available':
-            db.volume_update(admin, volume.id, {'status': 'in-use'},
-                             expected_status=('available', 'in-use'))
+        conflicts = db.write_many(
+            updates=connect_changes(device, volume, info, _now()))
+        if ('volume', volume.id) in conflicts:
+            raise db.ConflictError(volume.id)
+
+
+def connect_changes(device, volume, info, now):
+    """The row updates (``db.write_many``) that record a connection."""
+    values = {'connection_info': jsonutils.dumps(info),
+              'status': 'attached'}
+    if device.attach_time is None:
+        values['attach_time'] = now
+    changes = [('block_device', device.id, values, None)]
+    if volume.status == 'available':
+        changes.append(('volume', volume.id, {'status': 'in-use'},
+                        {'status': ('available', 'in-use')}))
+    return changes
 
 
 def disconnect_volumes(instance):
@@ -229,14 +238,22 @@ def launch_volumes(admin, instance, data):
     return 'launch_wait', {}
 
 
-def launch_wait(admin, instance, data):
-    for device, volume in _volumes(instance):
+def check_volumes_made(pairs):
+    """StepFailed if a volume could not be made, Retry while one is made.
+
+    ``pairs`` are ``(block device, volume row or None)``.
+    """
+    for device, volume in pairs:
         if volume is None or volume.status == 'error':
             raise tasks.StepFailed('Server.InternalError',
                                    'Volume for %s could not be created.'
                                    % device.device_name)
-        if volume.status == 'creating':
-            raise tasks.Retry()
+    if any(volume.status == 'creating' for _, volume in pairs):
+        raise tasks.Retry()
+
+
+def launch_wait(admin, instance, data):
+    check_volumes_made(_volumes(instance))
     return 'launch_connect', {}
 
 

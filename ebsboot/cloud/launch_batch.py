@@ -11,14 +11,12 @@ which stay the reference behaviour and do all crash recovery.
 
 import concurrent.futures
 import threading
-import uuid
 
 from oslo_log import log as logging
-from oslo_serialization import jsonutils
 
-from ebsboot.cloud import ec2ids
 from ebsboot.cloud import flows
 from ebsboot.cloud import tasks
+from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.db import api as db
 from ebsboot.volume import rpcapi as volume_rpcapi
@@ -54,10 +52,16 @@ def _volumes(admin, devices):
     return {v.id: v for v in db.volume_list(admin, ids=ids)}
 
 
-def _by_host(volumes):
+def _pairs(devices, volumes):
+    """``(device, volume or None)`` of the devices that have a volume."""
+    return [(d, volumes.get(d.volume_id)) for d in devices if d.volume_id]
+
+
+def _by_host(pairs):
+    """``{host: [volume id]}`` of ``(host, volume id)`` pairs."""
     hosts = {}
-    for volume in volumes:
-        hosts.setdefault(volume.host, []).append(volume.id)
+    for host, volume_id in pairs:
+        hosts.setdefault(host, []).append(volume_id)
     return hosts
 
 
@@ -82,18 +86,10 @@ def launch_volumes(admin, instances, datas):
                     'Client.InvalidSnapshot.NotFound',
                     'The snapshot of %s is gone.' % device.device_name)
                 break
-            values = {
-                'id': device.volume_id or str(uuid.uuid4()),
-                'ec2_id': ec2ids.new_id('vol'),
-                'project_id': instance.project_id,
-                'availability_zone': instance.availability_zone,
-                'size': device.volume_size,
-                'volume_type': device.volume_type,
-                'status': 'creating',
-                'host': snapshot.host if snapshot else None,
-                'snapshot_id': snapshot.id if snapshot else None,
-                'snapshot_ec2_id': snapshot.ec2_id if snapshot else None,
-            }
+            values = cloud_volumes.volume_values(
+                instance.project_id, instance.availability_zone,
+                device.volume_size, device.volume_type, snapshot,
+                device.volume_id)
             rows.append((device, values))
         if failure is not None:
             outcomes[instance.id] = failure
@@ -109,10 +105,8 @@ def launch_volumes(admin, instances, datas):
     if inserts:
         db.write_many(inserts, updates)
         api = volume_rpcapi.VolumeAPI()
-        hosts = {}
-        for values in created:
-            hosts.setdefault(values['host'], []).append(values['id'])
-        for host, ids in hosts.items():
+        for host, ids in _by_host((v['host'], v['id'])
+                                  for v in created).items():
             api.create_volumes(admin, host, ids)
         LOG.info('Creating %d volumes for %d instances', len(created),
                  len(instances))
@@ -130,20 +124,11 @@ def launch_wait(admin, instances, datas):
     volumes = _volumes(admin, devices)
     outcomes = {}
     for instance in instances:
-        outcome = ('launch_connect', {})
-        for device in devices[instance.id]:
-            if not device.volume_id:
-                continue
-            volume = volumes.get(device.volume_id)
-            if volume is None or volume.status == 'error':
-                outcome = tasks.StepFailed(
-                    'Server.InternalError',
-                    'Volume for %s could not be created.'
-                    % device.device_name)
-                break
-            if volume.status == 'creating':
-                outcome = tasks.Retry()
-        outcomes[instance.id] = outcome
+        try:
+            flows.check_volumes_made(_pairs(devices[instance.id], volumes))
+            outcomes[instance.id] = ('launch_connect', {})
+        except (tasks.StepFailed, tasks.Retry) as e:
+            outcomes[instance.id] = e
     ready = [i for i in instances
              if outcomes[i.id] == ('launch_connect', {})]
     if ready:
@@ -164,7 +149,7 @@ def _connect(admin, instances, devices, volumes):
     # whole call.
     mine = {d.volume_id for i in instances for d in devices[i.id]
             if d.volume_id}
-    for host, ids in _by_host(v for v in volumes.values()
+    for host, ids in _by_host((v.host, v.id) for v in volumes.values()
                               if v.id in mine).items():
         try:
             infos.update(api.initialize_connections(admin, host, ids,
@@ -186,14 +171,8 @@ def _connect(admin, instances, devices, volumes):
                     RuntimeError('volume %s not connected'
                                  % device.volume_ec2_id))
                 break
-            values = {'connection_info': jsonutils.dumps(infos[volume.id]),
-                      'status': 'attached'}
-            if device.attach_time is None:
-                values['attach_time'] = now
-            changes.append(('block_device', device.id, values, None))
-            if volume.status == 'available':
-                changes.append(('volume', volume.id, {'status': 'in-use'},
-                                {'status': ('available', 'in-use')}))
+            changes += flows.connect_changes(device, volume,
+                                             infos[volume.id], now)
         outcomes[instance.id] = outcome
         if not isinstance(outcome, BaseException):
             updates += changes

@@ -93,17 +93,13 @@ def create_volume(context, zone, size=None, snapshot_ec2_id=None,
                              volume_type, client_token)
 
 
-def new_volume(context, zone, size, volume_type, snapshot=None,
-               volume_id=None, **extra):
-    """Write a ``creating`` volume row and ask a volume service to make it.
-
-    Callers have validated the request. ``volume_id`` lets a caller choose
-    the UUID up front, so a repeated step finds the row it made before.
-    """
-    values = dict({
+def volume_values(project_id, zone, size, volume_type, snapshot=None,
+                  volume_id=None, **extra):
+    """The row of a new ``creating`` volume (made from ``snapshot``)."""
+    return dict({
         'id': volume_id or str(uuid.uuid4()),
         'ec2_id': ec2ids.new_id('vol'),
-        'project_id': context.project_id,
+        'project_id': project_id,
         'availability_zone': zone,
         'size': size,
         'volume_type': volume_type,
@@ -112,6 +108,17 @@ def new_volume(context, zone, size, volume_type, snapshot=None,
         'snapshot_id': snapshot.id if snapshot else None,
         'snapshot_ec2_id': snapshot.ec2_id if snapshot else None,
     }, **extra)
+
+
+def new_volume(context, zone, size, volume_type, snapshot=None,
+               volume_id=None, **extra):
+    """Write a ``creating`` volume row and ask a volume service to make it.
+
+    Callers have validated the request. ``volume_id`` lets a caller choose
+    the UUID up front, so a repeated step finds the row it made before.
+    """
+    values = volume_values(context.project_id, zone, size, volume_type,
+                           snapshot, volume_id, **extra)
     volume = db.volume_create(context, values)
     volume_rpcapi.VolumeAPI().create_volume(context, values)
     LOG.info('Creating volume %s (%d GiB)', volume.ec2_id, size)
