@@ -1,7 +1,14 @@
 """Helpers the benchmark scripts share."""
 
+import os
+import shutil
 import socket
+import sys
 import time
+
+# The bin folder of the virtualenv running the benchmark, where ebsboot's
+# console scripts are.
+BIN = os.path.dirname(sys.executable)
 
 
 class BenchError(Exception):
@@ -25,3 +32,15 @@ def poll(predicate, timeout, what, interval=0.2):
             raise BenchError('timed out after %d s waiting for %s'
                              % (timeout, what))
         time.sleep(interval)
+
+
+def ebsboot_bin(name):
+    """The path of ebsboot's console script ``name``."""
+    path = os.path.join(BIN, name)
+    if os.path.exists(path):
+        return path
+    found = shutil.which(name)
+    if not found:
+        raise BenchError('%s not found: run with the python of a '
+                         'virtualenv where ebsboot is installed' % name)
+    return found

@@ -57,7 +57,6 @@ import botocore.config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-BIN = os.path.dirname(sys.executable)
 DEMO_GUEST_DIR = os.path.join(TOP, '.cache', 'demo-guest')
 
 GiB = 1 << 30
@@ -201,20 +200,9 @@ class Cloud:
         self.process = None
         self.credentials = None
 
-    @staticmethod
-    def _bin(name):
-        path = os.path.join(BIN, name)
-        if os.path.exists(path):
-            return path
-        found = shutil.which(name)
-        if not found:
-            raise BenchError('%s not found: run with the python of a '
-                             'virtualenv where ebsboot is installed' % name)
-        return found
-
     def manage(self, *args):
-        return run(self._bin('ebsboot-manage'), '--config-file', self.conf,
-                   *args)
+        return run(benchlib.ebsboot_bin('ebsboot-manage'), '--config-file',
+                   self.conf, *args)
 
     def start(self):
         with open(self.conf, 'w') as f:
@@ -230,7 +218,7 @@ class Cloud:
         with open(os.path.join(self.state, 'ebsboot-all-in-one.out'),
                   'ab') as out:
             self.process = subprocess.Popen(
-                [self._bin('ebsboot-all-in-one'), '--config-file',
+                [benchlib.ebsboot_bin('ebsboot-all-in-one'), '--config-file',
                  self.conf], stdout=out, stderr=subprocess.STDOUT)
 
         def up():

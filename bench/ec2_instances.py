@@ -42,7 +42,6 @@ import boto3
 import botocore.config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.dirname(sys.executable)
 MOTO_VENV = os.path.join(HERE, '.moto-venv')
 # moto and the boto3/botocore of its venv; boto3/botocore as in
 # upper-constraints.txt, so both sides run the same client code.
@@ -121,19 +120,10 @@ class Ebsboot:
         self.process = None
         self.credentials = None
 
-    def _bin(self, name):
-        path = os.path.join(BIN, name)
-        if os.path.exists(path):
-            return path
-        found = shutil.which(name)
-        if not found:
-            raise BenchError('%s not found: run with the python of a '
-                             'virtualenv where ebsboot is installed' % name)
-        return found
-
     def manage(self, *args):
         result = subprocess.run(
-            [self._bin('ebsboot-manage'), '--config-file', self.conf]
+            [benchlib.ebsboot_bin('ebsboot-manage'), '--config-file',
+             self.conf]
             + list(args), capture_output=True, text=True)
         if result.returncode:
             raise BenchError('ebsboot-manage %s failed:\n%s'
@@ -153,7 +143,7 @@ class Ebsboot:
             '--format', 'json'))
         with open(self.out_file, 'ab') as out:
             self.process = subprocess.Popen(
-                [self._bin('ebsboot-all-in-one'), '--config-file',
+                [benchlib.ebsboot_bin('ebsboot-all-in-one'), '--config-file',
                  self.conf], stdout=out, stderr=subprocess.STDOUT)
         wait_for_port(self.port, self.process, self.name)
 
