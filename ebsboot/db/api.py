@@ -524,23 +524,84 @@ def write_many(inserts=(), updates=()):
             for keys in {tuple(sorted(row)) for row in rows}:
                 session.execute(sa.insert(_MODELS[table]), [
                     row for row in rows if tuple(sorted(row)) == keys])
-        for table, row_id, values, expected in updates:
-            model = _MODELS[table]
-            where = [model.id == row_id]
-            for column, value in (expected or {}).items():
-                column = getattr(model, column)
-                if isinstance(value, tuple):
-                    where.append(column.in_(value))
-                elif value is None:
-                    where.append(column.is_(None))
-                else:
-                    where.append(column == value)
-            result = session.execute(
-                sa.update(model).where(*where).values(values),
-                execution_options={'synchronize_session': False})
-            if not result.rowcount:
-                conflicts.add((table, row_id))
+        for group in _update_groups(updates):
+            conflicts |= _update_group(session, group)
     return conflicts
+
+
+def _update_groups(updates):
+    """The updates as lists that one statement can apply, in order.
+
+    Updates of the same table, columns and expected values form a group.
+    A row named twice keeps every update on its own, in the order given,
+    as a later one may expect what an earlier one wrote.
+    """
+    updates = list(updates)
+    if len({(u[0], u[1]) for u in updates}) < len(updates):
+        return [[u] for u in updates]
+    groups = {}
+    for update in updates:
+        table, _row_id, values, expected = update
+        key = (table, tuple(sorted(values)),
+               tuple(sorted((expected or {}).items())))
+        groups.setdefault(key, []).append(update)
+    return list(groups.values())
+
+
+def _expected_where(model, expected, many=False):
+    """The WHERE clauses of ``expected``.
+
+    ``many``: for an executemany, which takes no ``IN`` list (those expand
+    per execution).
+    """
+    where = []
+    for column, value in (expected or {}).items():
+        column = getattr(model, column)
+        if isinstance(value, tuple) and many:
+            where.append(sa.or_(*[column == v for v in value]))
+        elif isinstance(value, tuple):
+            where.append(column.in_(value))
+        elif value is None:
+            where.append(column.is_(None))
+        else:
+            where.append(column == value)
+    return where
+
+
+def _update_group(session, group):
+    """Apply one group of ``_update_groups``; the conflicting rows."""
+    table, row_id, values, expected = group[0]
+    model = _MODELS[table]
+    where = _expected_where(model, expected)
+    if len(group) == 1:
+        result = session.execute(
+            sa.update(model).where(model.id == row_id, *where).values(
+                values), execution_options={'synchronize_session': False})
+        return set() if result.rowcount else {(table, row_id)}
+    # Many rows: find those as expected (locked until the commit where
+    # the database can), then one executemany of a single statement.
+    ids = [update[1] for update in group]
+    matched = set(session.scalars(
+        sa.select(model.id).where(model.id.in_(ids), *where)
+        .with_for_update()))
+    rows = [{'_id': update[1], **{'_v_' + k: v
+                                  for k, v in update[2].items()}}
+            for update in group if update[1] in matched]
+    if rows:
+        columns = model.__table__.c
+        statement = sa.update(model.__table__).where(
+            columns.id == sa.bindparam('_id'),
+            *_expected_where(model, expected, many=True)).values(
+            {k: sa.bindparam('_v_' + k) for k in values})
+        result = session.execute(statement, rows)
+        dialect = session.get_bind().dialect
+        if (dialect.supports_sane_multi_rowcount
+                and result.rowcount != len(rows)):
+            # Another writer got in between (an SQLite file shared by
+            # processes): roll back and let retry_on_lock run it again.
+            raise db_exc.DBDeadlock()
+    return {(table, update[1]) for update in group
+            if update[1] not in matched}
 
 
 # Service heartbeats -------------------------------------------------------

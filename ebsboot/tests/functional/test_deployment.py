@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ebsboot.db import migration
 from ebsboot.tests.functional import base
+from ebsboot.tests.functional import test_instances
 
 
 def _volume_round_trip(test, ec2):
@@ -31,7 +32,8 @@ def _volume_round_trip(test, ec2):
                   what='cleanup')
 
 
-class SeparateServicesTest(base.FunctionalTestCase):
+class SeparateServicesTest(base.FunctionalTestCase,
+                           test_instances.EbsTestMixin):
 
     def setUp(self):
         super().setUp()
@@ -71,6 +73,33 @@ class SeparateServicesTest(base.FunctionalTestCase):
                 'SELECT version_num FROM alembic_version')).scalar()
         engine.dispose()
         self.assertEqual(migration.head_revision(), version)
+
+    def test_batched_launch_across_processes(self):
+        # A RunInstances of several goes through the batched launch steps:
+        # grouped writes on PostgreSQL, volume RPCs over RabbitMQ.
+        ec2 = self.cloud.client()
+        image_id, snapshot_id = self._image(ec2)
+        reservation = ec2.run_instances(ImageId=image_id, MinCount=4,
+                                        MaxCount=4)
+        ids = [i['InstanceId'] for i in reservation['Instances']]
+        volumes = set()
+        for instance_id in ids:
+            instance = self.wait_state(ec2, instance_id, 'running')
+            self.assertEqual(
+                ['/dev/sda1', '/dev/sdb'],
+                [d['DeviceName'] for d in instance['BlockDeviceMappings']])
+            volumes.update(d['Ebs']['VolumeId']
+                           for d in instance['BlockDeviceMappings'])
+        self.assertEqual(8, len(volumes))
+        ec2.terminate_instances(InstanceIds=ids)
+        for instance_id in ids:
+            self.wait_state(ec2, instance_id, 'terminated')
+        # The roots go with their instances; /dev/sdb volumes stay.
+        left = base.wait_for(
+            lambda: (lambda v: v if len(v) == 4 else None)(
+                ec2.describe_volumes()['Volumes']), what='root volumes gone')
+        self.assertEqual({'available'}, {v['State'] for v in left})
+        self.assertLess({v['VolumeId'] for v in left}, volumes)
 
 
 class EventletRuntimeTest(base.FunctionalTestCase):

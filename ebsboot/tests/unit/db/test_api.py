@@ -178,6 +178,84 @@ class WriteManyTest(base.TestCase):
     def test_nothing_to_write(self):
         self.assertEqual(set(), db.write_many())
 
+    def _instances(self, count):
+        ids = []
+        for n in range(count):
+            ids.append(db.instance_create(
+                self.admin, _instance('i-%d' % (n + 2)), []).id)
+        del self.commits[:]
+        return ids
+
+    def test_many_rows_one_statement(self):
+        ids = self._instances(4)
+        db.instance_update(self.admin, ids[2], {'task': 'elsewhere'})
+        del self.commits[:]
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement.split()[0])
+
+        sa.event.listen(db.get_engine(), 'before_cursor_execute', record)
+        self.addCleanup(sa.event.remove, db.get_engine(),
+                        'before_cursor_execute', record)
+        expected = {'task': None, 'state': ('pending', 'running')}
+        conflicts = db.write_many(updates=[
+            ('instance', instance_id,
+             {'task': 'next', 'task_data': '{"n": %d}' % n}, expected)
+            for n, instance_id in enumerate(ids)] + [
+            ('instance', 'no-such-instance', {'task': 'next',
+                                              'task_data': '{}'},
+             expected)])
+        self.assertEqual({('instance', ids[2]),
+                          ('instance', 'no-such-instance')}, conflicts)
+        # One SELECT of the rows as expected, one executemany UPDATE.
+        self.assertEqual(['SELECT', 'UPDATE'],
+                         [s for s in statements if s != 'BEGIN'])
+        rows = {i.id: i for i in db.instance_list(self.admin, ids=ids)}
+        self.assertEqual(
+            [('next', '{"n": 0}'), ('next', '{"n": 1}'),
+             ('elsewhere', None), ('next', '{"n": 3}')],
+            [(rows[i].task, rows[i].task_data) for i in ids])
+        self.assertTrue(all(rows[i].updated_at for i in ids))
+        self.assertEqual(1, len(self.commits))
+
+    def test_a_row_named_twice_sees_its_earlier_update(self):
+        ids = self._instances(2)
+        conflicts = db.write_many(updates=[
+            ('instance', ids[0], {'task': 'a'}, {'task': None}),
+            ('instance', ids[1], {'task': 'a'}, {'task': None}),
+            ('instance', ids[0], {'task': 'b'}, {'task': 'a'}),
+            ('instance', ids[1], {'task': 'c'}, {'task': None})])
+        self.assertEqual({('instance', ids[1])}, conflicts)
+        rows = {i.id: i.task for i in db.instance_list(self.admin, ids=ids)}
+        self.assertEqual({ids[0]: 'b', ids[1]: 'a'}, rows)
+
+    def test_a_short_update_count_rolls_back_and_retries(self):
+        ids = self._instances(2)
+        engine = db.get_engine()
+        updates = []
+
+        def sneak(conn, cursor, statement, *args):
+            # Something changes a row between the SELECT and the UPDATE
+            # (as another process sharing the file could), once.
+            if statement.startswith('UPDATE'):
+                updates.append(statement)
+                if len(updates) == 1:
+                    cursor.execute("UPDATE instances SET task = 'theirs' "
+                                   "WHERE id = ?", (ids[1],))
+
+        sa.event.listen(engine, 'before_cursor_execute', sneak)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute',
+                        sneak)
+        conflicts = db.write_many(updates=[
+            ('instance', i, {'task': 'mine'}, {'task': None}) for i in ids])
+        # The first try updated one row of two: rolled back (the sneaked
+        # change with it) and run again.
+        self.assertEqual(2, len(updates))
+        self.assertEqual(set(), conflicts)
+        rows = {i.id: i.task for i in db.instance_list(self.admin, ids=ids)}
+        self.assertEqual({ids[0]: 'mine', ids[1]: 'mine'}, rows)
+
 
 class InstancesTest(base.TestCase):
 
