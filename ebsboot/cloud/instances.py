@@ -46,6 +46,18 @@ def list_instances(context, ec2_ids=None):
     return ec2ids.lookup_all(context, 'i', db.instance_list, ec2_ids)
 
 
+def instance_rows(context, columns, ec2_ids=None, **where):
+    """``list_instances`` for Describe calls: read-only rows of ``columns``.
+
+    ``where`` (column: allowed values) narrows the query when no ids are
+    given; it is an optimisation, the caller's filters still decide.
+    """
+    def getter(context, ec2_ids=None):
+        return db.instance_rows(context, columns, ec2_ids,
+                                **({} if ec2_ids else where))
+    return ec2ids.lookup_all(context, 'i', getter, ec2_ids)
+
+
 def _ordered(rows, ec2_ids):
     by_id = {row.ec2_id: row for row in rows}
     return [by_id[ec2_id] for ec2_id in dict.fromkeys(ec2_ids)]

@@ -408,6 +408,25 @@ def instance_list(context, ec2_ids=None, ids=None, **by):
     return _list(context, models.Instance, ec2_ids, ids, **by)
 
 
+def instance_rows(context, columns, ec2_ids=None, **where):
+    """Some columns of instances, as read-only rows (see block_device_rows).
+
+    ``where`` maps a column to the values it may have. Scoped and
+    ordered as ``instance_list``.
+    """
+    model = models.Instance
+    query = sa.select(*[getattr(model, c) for c in columns])
+    if not context.is_admin:
+        query = query.where(model.project_id == context.project_id)
+    if ec2_ids is not None:
+        query = query.where(model.ec2_id.in_(ec2_ids))
+    for column, values in where.items():
+        query = query.where(getattr(model, column).in_(values))
+    with _reader(context) as session:
+        return session.execute(
+            query.order_by(model.created_at, model.ec2_id)).all()
+
+
 def instance_update(context, instance_id, values, expected=None):
     return _update(context, models.Instance, instance_id, values,
                    expected=expected)

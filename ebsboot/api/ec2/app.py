@@ -43,12 +43,6 @@ for _module in (regions, volumes, snapshots, images, instances):
     ACTIONS.update(_module.ACTIONS)
 
 
-def _lookup_secret(access_key):
-    credential = db.credential_get(ebs_context.get_admin_context(),
-                                   access_key)
-    return credential.secret_key if credential else None
-
-
 class EC2Application:
     """WSGI callable serving the EC2 Query API."""
 
@@ -97,11 +91,17 @@ class EC2Application:
                               content_type='text/xml', charset='UTF-8')
 
     def _authenticate(self, request, request_id):
+        found = {}
+
+        def lookup_secret(access_key):
+            found[access_key] = credential = db.credential_get(
+                ebs_context.get_admin_context(), access_key)
+            return credential.secret_key if credential else None
+
         access_key = auth.verify_request(
-            request, _lookup_secret, CONF.api.region_name,
+            request, lookup_secret, CONF.api.region_name,
             ttl=CONF.api.signature_ttl)
-        credential = db.credential_get(ebs_context.get_admin_context(),
-                                       access_key)
+        credential = found.get(access_key)
         if credential is None:
             raise exception.AuthFailure()
         return ebs_context.RequestContext(

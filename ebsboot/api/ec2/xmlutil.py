@@ -11,7 +11,9 @@ A response's data is a dict keyed by EC2 wire names (``volumeId``,
   ``2026-11-21T10:00:00.000Z`` (naive datetimes are taken as UTC);
 * int, float: their decimal text;
 * str: escaped text;
-* None: no element at all.
+* None: no element at all;
+* ``Raw`` (in a list only): the content of an ``<item>``, already
+  rendered by a resource's own renderer.
 
 The XML is built as text, not as an element tree: a DescribeVolumes of a
 thousand volumes renders in a few milliseconds.
@@ -101,14 +103,25 @@ def _render_members(out, members):
             _render_members(out, ((name, _normalize(name, value)),))
 
 
+class Raw(str):
+    """XML already rendered: the children of one list ``<item>``.
+
+    For the few resources listed by the hundred, whose renderers write
+    their elements straight to text (each tested against this module).
+    """
+
+
 def _render_items(out, values):
     """Append an ``<item>`` per entry of ``values`` to the list ``out``."""
     append = out.append
     for value in values:
-        if type(value) is dict:
+        kind = type(value)
+        if kind is dict:
             append('<item>')
             _render_members(out, value.items())
             append('</item>')
+        elif kind is Raw:
+            append(f'<item>{value}</item>')
         else:
             _render_members(out, (('item', value),))
 

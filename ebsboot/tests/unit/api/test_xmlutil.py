@@ -1,7 +1,6 @@
 import collections
 import datetime
 import enum
-import time
 from xml.etree import ElementTree
 
 import botocore.parsers
@@ -283,21 +282,20 @@ class RenderValueTest(base.BaseTestCase):
         self.assertEqual('2026-11-21T10:00:00.123Z',
                          xmlutil.format_datetime(_T0))
 
-    def test_fast_enough(self):
-        # A thousand attached volumes: about 17000 elements.
+    def test_a_thousand_items(self):
+        # A thousand attached volumes: about 17000 elements. (How fast
+        # this renders is for bench/, not for a timed test.)
         data = {'volumeSet': [_volume(n, attached=True)
                               for n in range(1000)]}
-        best = None
-        for _attempt in range(5):
-            start = time.perf_counter()
-            xmlutil.render_response('DescribeVolumes', _VERSION, 'r', data)
-            elapsed = time.perf_counter() - start
-            best = elapsed if best is None else min(best, elapsed)
-        # Generous bound, for loaded test machines; it takes a few ms.
-        self.assertLess(best, 0.25)
         body = xmlutil.render_response('DescribeVolumes', _VERSION, 'r', data)
         volume_set = ElementTree.fromstring(body)[1]
         self.assertEqual(1000, len(volume_set))
+
+    def test_raw_items(self):
+        body = xmlutil.render_response('Test', _VERSION, 'r', {'set': [
+            xmlutil.Raw('<a>1</a><b/>'), {'a': '2'}]})
+        self.assertIn(b'<set><item><a>1</a><b/></item><item><a>2</a></item>'
+                      b'</set>', body)
 
 
 class RenderErrorTest(base.BaseTestCase):
