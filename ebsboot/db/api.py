@@ -414,17 +414,22 @@ def instance_rows(context, columns, ec2_ids=None, **where):
     ``where`` maps a column to the values it may have. Scoped and
     ordered as ``instance_list``.
     """
-    model = models.Instance
-    query = sa.select(*[getattr(model, c) for c in columns])
+    table = models.Instance.__table__.c
+    query = sa.select(*[table[c] for c in columns])
     if not context.is_admin:
-        query = query.where(model.project_id == context.project_id)
+        query = query.where(table.project_id == context.project_id)
     if ec2_ids is not None:
-        query = query.where(model.ec2_id.in_(ec2_ids))
+        query = query.where(table.ec2_id.in_(ec2_ids))
     for column, values in where.items():
-        query = query.where(getattr(model, column).in_(values))
+        query = query.where(table[column].in_(values))
+    return _core_rows(context, query.order_by(table.created_at,
+                                              table.ec2_id))
+
+
+def _core_rows(context, query):
+    """Rows of a Core select on tables: no ORM loading machinery."""
     with _reader(context) as session:
-        return session.execute(
-            query.order_by(model.created_at, model.ec2_id)).all()
+        return session.connection().execute(query).all()
 
 
 def instance_update(context, instance_id, values, expected=None):
@@ -467,13 +472,11 @@ def block_device_rows(instance_ids, columns):
     For Describe calls: plain rows cost a fraction of ORM objects when
     there are hundreds of them. Ordered as ``block_device_list``.
     """
-    model = models.BlockDevice
-    query = sa.select(model.instance_id,
-                      *[getattr(model, c) for c in columns]).where(
-        model.instance_id.in_(list(instance_ids))).order_by(
-        model.instance_id, model.boot_index.desc(), model.device_name)
-    with _reader(ebs_context.get_admin_context()) as session:
-        return session.execute(query).all()
+    table = models.BlockDevice.__table__.c
+    query = sa.select(table.instance_id, *[table[c] for c in columns]).where(
+        table.instance_id.in_(list(instance_ids))).order_by(
+        table.instance_id, table.boot_index.desc(), table.device_name)
+    return _core_rows(ebs_context.get_admin_context(), query)
 
 
 def block_device_get_by_volume(volume_id):

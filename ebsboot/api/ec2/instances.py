@@ -1,5 +1,7 @@
 """RunInstances, Describe/Start/Stop/TerminateInstances, console, status."""
 
+from sqlalchemy import engine as sa_engine
+
 from ebsboot.api.ec2 import filters as ec2_filters
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.cloud import instances as cloud_instances
@@ -85,6 +87,27 @@ def instance_xml(instance, devices):
     dicts and walking them cost more than the rest of the call. A unit
     test keeps this and ``format_instance`` identical.
     """
+    if not isinstance(instance, sa_engine.Row):
+        return _instance_xml(instance, devices)
+    # Rows of INSTANCE_COLUMNS and DEVICE_COLUMNS hold everything the XML
+    # shows: the same values give the same XML, so a poll of unchanged
+    # instances renders nothing again. (Plain tuples as the key: they
+    # compare in C, rows do not.)
+    key = (tuple(instance), tuple([tuple(d) for d in devices]))
+    xml = _XML_CACHE.get(key)
+    if xml is None:
+        xml = _instance_xml(instance, devices)
+        if len(_XML_CACHE) >= XML_CACHE_SIZE:
+            _XML_CACHE.clear()
+        _XML_CACHE[key] = xml
+    return xml
+
+
+XML_CACHE_SIZE = 20000
+_XML_CACHE = {}
+
+
+def _instance_xml(instance, devices):
     esc = xmlutil.escape
     launched = instance.launched_at or instance.created_at
     out = [

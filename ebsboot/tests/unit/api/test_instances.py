@@ -117,6 +117,22 @@ class DescribeInstancesTest(wire.WireTestCase):
         self.error('InvalidInstanceID.NotFound', 'DescribeInstances',
                    InstanceIds=['i-0000000000000000b'])
 
+    def test_changes_show_at_once(self):
+        # Rendered instances are cached by the values of their rows.
+        def first():
+            instance = self.ok('DescribeInstances', InstanceIds=[IDS[0]])[
+                'Reservations'][0]['Instances'][0]
+            return (instance['State']['Name'],
+                    instance['BlockDeviceMappings'][0]['Ebs']['Status'])
+
+        self.assertEqual(('running', 'attached'), first())
+        db.instance_update(self.context('alpha'), IDS[0] + '-uuid',
+                           {'state': 'stopping'})
+        self.assertEqual(('stopping', 'attached'), first())
+        [device] = db.block_device_list([IDS[0] + '-uuid'])
+        db.block_device_update(device.id, {'status': 'detaching'})
+        self.assertEqual(('stopping', 'detaching'), first())
+
     def test_instance_status(self):
         statuses = self.ok('DescribeInstanceStatus')['InstanceStatuses']
         self.assertEqual([(IDS[0], 'ok'), (IDS[2], 'ok')],
