@@ -41,6 +41,23 @@ class VolumeDriver(metaclass=abc.ABCMeta):
         space beyond it reads as zeros.
         """
 
+    def create_volumes_from_snapshot(self, volumes, snapshot):
+        """``create_volume_from_snapshot`` of many volumes of one snapshot.
+
+        Returns ``{volume id: what create_volume_from_snapshot returned,
+        or the exception that failed it}``. One by one here; a driver that
+        can share work between the volumes (a flush, a round trip)
+        overrides it.
+        """
+        results = {}
+        for volume in volumes:
+            try:
+                results[volume['id']] = self.create_volume_from_snapshot(
+                    volume, snapshot)
+            except Exception as e:
+                results[volume['id']] = e
+        return results
+
     @abc.abstractmethod
     def delete_volume(self, volume):
         """Delete the volume; a missing volume is not an error."""

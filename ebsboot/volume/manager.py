@@ -109,12 +109,34 @@ class VolumeManager:
         snapshots = {sid: db.snapshot_get(ctxt, sid)
                      for sid in {v.snapshot_id for v in volumes
                                  if v.snapshot_id}}
-        updates = [('volume', v.id, self._make_volume(ctxt, v, snapshots),
+        made = {}
+        for snapshot_id, snapshot in snapshots.items():
+            group = [v for v in volumes if v.snapshot_id == snapshot_id]
+            if snapshot is not None and len(group) > 1:
+                made.update(self._make_volumes(group, snapshot))
+        updates = [('volume', v.id,
+                    made.get(v.id) or self._make_volume(ctxt, v, snapshots),
                     {'status': 'creating'}) for v in volumes]
         if updates:
             for _table, volume_id in db.write_many(updates=updates):
                 LOG.warning('Volume %s changed while it was created',
                             volume_id)
+
+    def _make_volumes(self, volumes, snapshot):
+        """``_make_volume`` of volumes of one snapshot, in one driver call."""
+        results = self.driver.create_volumes_from_snapshot(
+            [_as_dict(v, VOLUME_FIELDS) for v in volumes],
+            _as_dict(snapshot, SNAPSHOT_FIELDS))
+        values = {}
+        for volume in volumes:
+            result = results.get(volume.id)
+            if isinstance(result, Exception):
+                LOG.error('Creating volume %s failed: %s', volume.ec2_id,
+                          result)
+                values[volume.id] = {'status': 'error'}
+            elif volume.id in results:
+                values[volume.id] = dict(result or {}, status='available')
+        return values
 
     def _make_volume(self, ctxt, volume, snapshots=None):
         """Run the driver; the values that finish the volume's row.

@@ -62,6 +62,7 @@ such a snapshot or by nothing (only ebsboot writes volume headers; guests
 write data clusters).
 """
 
+from concurrent import futures
 import glob
 import json
 import os
@@ -89,6 +90,8 @@ _EXT = '.qcow2'
 _DEPS = '.deps'
 _DELETED = '.deleted'
 _TEMPLATES = 'templates'
+# Volume files flushed at the same time by create_volumes_from_snapshot.
+FLUSH_WORKERS = 8
 
 
 def _check_id(resource_id):
@@ -317,13 +320,18 @@ class Qcow2Driver(driver.VolumeDriver):
 
     def _add_dependent(self, snapshot_id, child, allow_deleted=False):
         """Record that ``child`` is (about to be) backed by the snapshot."""
+        self._add_dependents(snapshot_id, [child], allow_deleted)
+
+    def _add_dependents(self, snapshot_id, children, allow_deleted=False):
+        """``_add_dependent`` of several children, with one flush."""
         with self._lock:
             if not os.path.exists(self._snapshot_path(snapshot_id)):
                 raise exception.VolumeDriverError(
                     'snapshot %s does not exist' % snapshot_id)
             deps = self._deps_dir(snapshot_id)
-            marker = os.path.join(deps, child)
-            if os.path.exists(marker):
+            markers = [os.path.join(deps, child) for child in children]
+            markers = [m for m in markers if not os.path.exists(m)]
+            if not markers:
                 return
             if (not allow_deleted and
                     os.path.exists(self._deleted_marker(snapshot_id))):
@@ -332,7 +340,8 @@ class Qcow2Driver(driver.VolumeDriver):
             if not os.path.isdir(deps):
                 os.makedirs(deps, exist_ok=True)
                 _fsync(self.snapshots_dir, directory=True)
-            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
+            for marker in markers:
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
             _fsync(deps, directory=True)
 
     def _drop_markers(self, child):
@@ -451,6 +460,58 @@ class Qcow2Driver(driver.VolumeDriver):
         LOG.info('Created volume file %s on snapshot %s', path,
                  snapshot_path)
         return {'provider_location': path}
+
+    def create_volumes_from_snapshot(self, volumes, snapshot):
+        """Many volumes of one snapshot, flushed together.
+
+        The same files and markers as ``create_volume_from_snapshot``, but
+        one flush per folder and the copies flushed in parallel, which the
+        file system commits in a few journal transactions instead of
+        three per volume. Anything unusual goes one by one.
+        """
+        todo = [v for v in volumes
+                if not os.path.exists(self._volume_path(v['id']))
+                and v['size'] >= snapshot['volume_size']]
+        results = {}
+        if len(todo) > 1:
+            try:
+                self._copy_templates(todo, snapshot)
+                LOG.info('Created %d volume files on snapshot %s',
+                         len(todo), self._snapshot_path(snapshot['id']))
+                results = {v['id']: {'provider_location':
+                                     self._volume_path(v['id'])}
+                           for v in todo}
+            except Exception:
+                LOG.warning('Creating %d volumes of snapshot %s together '
+                            'failed; going on one by one', len(todo),
+                            snapshot['id'], exc_info=True)
+        rest = [v for v in volumes if v['id'] not in results]
+        results.update(super().create_volumes_from_snapshot(rest, snapshot))
+        return results
+
+    def _copy_templates(self, volumes, snapshot):
+        self._trust_snapshot(snapshot['id'])
+        self._add_dependents(snapshot['id'],
+                             [_VOLUME % v['id'] for v in volumes])
+        copies = []
+        try:
+            for volume in volumes:
+                template = self._template(snapshot['id'], volume['size'])
+                path = self._volume_path(volume['id'])
+                tmp = _tmp_path(path)
+                copies.append((tmp, path))
+                _remove(tmp)
+                shutil.copyfile(template, tmp)
+            with futures.ThreadPoolExecutor(
+                    max_workers=FLUSH_WORKERS) as flushers:
+                list(flushers.map(_fsync, [tmp for tmp, _path in copies]))
+            for tmp, path in copies:
+                os.rename(tmp, path)
+        except BaseException:
+            for tmp, _path in copies:
+                _remove(tmp)
+            raise
+        _fsync(self.volumes_dir, directory=True)
 
     def _template(self, snapshot_id, size):
         """The empty overlay of a snapshot at a size, made on first use."""

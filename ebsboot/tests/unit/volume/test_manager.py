@@ -5,6 +5,7 @@ import fixtures
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
+from ebsboot import exception
 from ebsboot.tests.unit import base
 from ebsboot.volume.drivers import fake as fake_volume
 from ebsboot.volume import manager as volume_manager
@@ -165,6 +166,40 @@ class ManyVolumesTest(base.TestCase):
         self.assertEqual(2, self.writes.call_count)
         self.assertEqual(sorted(['snap-s-uuid', 'gone-uuid']),
                          sorted(c[0][1] for c in snapshot_get.call_args_list))
+
+    def test_create_volumes_of_a_snapshot_in_one_driver_call(self):
+        self.driver.create_volume({'id': 'vol-src-uuid', 'size': 1})
+        db.snapshot_create(self.ctxt, _snapshot('snap-s', 'vol-src',
+                                                'completed', 'test-host'))
+        self.driver.create_snapshot({'id': 'snap-s-uuid'},
+                                    {'id': 'vol-src-uuid'})
+        for ec2_id in ('vol-c1', 'vol-c2', 'vol-c3'):
+            db.volume_create(self.ctxt, _volume(
+                ec2_id, 'creating', snapshot_id='snap-s-uuid',
+                snapshot_ec2_id='snap-s'))
+        real = self.driver.create_volumes_from_snapshot
+
+        def one_fails(volumes, snapshot):
+            results = real([v for v in volumes if v['id'] != 'vol-c2-uuid'],
+                           snapshot)
+            results['vol-c2-uuid'] = exception.VolumeDriverError('no room')
+            return results
+
+        batch = self.useFixture(fixtures.MockPatchObject(
+            self.driver, 'create_volumes_from_snapshot',
+            side_effect=one_fails)).mock
+        self.manager.create_volumes(
+            self.ctxt, ['vol-c1-uuid', 'vol-c2-uuid', 'vol-c3-uuid'])
+        [call] = batch.call_args_list
+        self.assertEqual(['vol-c1-uuid', 'vol-c2-uuid', 'vol-c3-uuid'],
+                         sorted(v['id'] for v in call.args[0]))
+        self.assertEqual('snap-s-uuid', call.args[1]['id'])
+        self.assertEqual(
+            ['available', 'error', 'available'],
+            [self._get(ec2_id).status
+             for ec2_id in ('vol-c1', 'vol-c2', 'vol-c3')])
+        self.assertEqual('fake://volume/vol-c1-uuid',
+                         self._get('vol-c1').provider_location)
 
     def test_create_volumes_skips_a_lost_claim(self):
         for ec2_id in ('vol-a', 'vol-b'):

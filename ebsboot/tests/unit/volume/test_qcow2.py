@@ -248,6 +248,103 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertEqual(before, os.listdir(self.volumes_dir))
         self.assertNoLeftovers()
 
+    def _new_volumes(self, sizes, snapshot):
+        return [{'id': uuidutils.generate_uuid(), 'size': size,
+                 'provider_location': None, 'snapshot_id': snapshot['id']}
+                for size in sizes]
+
+    def test_volumes_from_snapshot_together(self):
+        source = self._volume()
+        _write(source['provider_location'], '0x5a', 0, '1M')
+        snapshot = self._snapshot(source)
+        existing = self._volume(snapshot=snapshot)
+        _write(existing['provider_location'], '0x11')
+        volumes = self._new_volumes([1, 2, 1], snapshot) + [existing]
+        fsyncs = self.useFixture(fixtures.MockPatch(
+            'ebsboot.volume.drivers.qcow2._fsync',
+            side_effect=qcow2._fsync)).mock
+        results = self.driver.create_volumes_from_snapshot(volumes,
+                                                           snapshot)
+        self.assertEqual({v['id']: {'provider_location': self._vpath(v)}
+                          for v in volumes}, results)
+        for volume in volumes[:3]:
+            info = _info(self._vpath(volume))
+            self.assertEqual(volume['size'] * units.Gi, info['virtual-size'])
+            self.assertEqual(self._spath(snapshot), info['backing-filename'])
+            self.assertData(self._vpath(volume), '0x5a', 0, '1M')
+        # The volume that was there already keeps its data.
+        self.assertData(self._vpath(existing), '0x11')
+        self.assertEqual(sorted('volume-%s' % v['id'] for v in volumes),
+                         self._deps(snapshot))
+        # Each new file once, the markers' and the volumes' folders once
+        # (and a new template's file and folder).
+        flushed = [call.args[0] for call in fsyncs.call_args_list]
+        for volume in volumes[:3]:
+            tmp = qcow2._tmp_path(self._vpath(volume))
+            self.assertEqual(1, flushed.count(tmp))
+        self.assertEqual(1, flushed.count(self.volumes_dir), flushed)
+        self.assertEqual(1, flushed.count(
+            os.path.join(self.snapshots_dir,
+                         'snapshot-%s.deps' % snapshot['id'])))
+        self.assertNoLeftovers()
+        # Again: nothing changes.
+        self.assertEqual(results, self.driver.create_volumes_from_snapshot(
+            volumes, snapshot))
+
+    def test_volumes_from_snapshot_one_too_small(self):
+        snapshot = self._snapshot(self._volume(size=2))
+        small, big, other = self._new_volumes([1, 2, 3], snapshot)
+        results = self.driver.create_volumes_from_snapshot(
+            [small, big, other], snapshot)
+        self.assertIsInstance(results[small['id']],
+                              exception.VolumeDriverError)
+        self.assertEqual({'provider_location': self._vpath(big)},
+                         results[big['id']])
+        self.assertTrue(os.path.exists(self._vpath(other)))
+        self.assertFalse(os.path.exists(self._vpath(small)))
+        self.assertEqual(sorted(['volume-%s' % big['id'],
+                                 'volume-%s' % other['id']]),
+                         self._deps(snapshot))
+
+    def test_volumes_from_snapshot_failure_goes_one_by_one(self):
+        snapshot = self._snapshot(self._volume())
+        volumes = self._new_volumes([1, 1, 1], snapshot)
+        real_copy = shutil.copyfile
+        copies = []
+
+        def copy(source, target):
+            # The second copy of the batch fails; the one-by-one retry
+            # of that volume works.
+            copies.append(target)
+            if len(copies) == 2:
+                raise OSError('disk full')
+            return real_copy(source, target)
+
+        self.useFixture(fixtures.MockPatch(
+            'ebsboot.volume.drivers.qcow2.shutil.copyfile',
+            side_effect=copy))
+        results = self.driver.create_volumes_from_snapshot(volumes,
+                                                           snapshot)
+        self.assertEqual({v['id']: {'provider_location': self._vpath(v)}
+                          for v in volumes}, results)
+        for volume in volumes:
+            self.assertEqual(self._spath(snapshot),
+                             _info(self._vpath(volume))['backing-filename'])
+        self.assertNoLeftovers()
+
+    def test_volumes_from_deleted_snapshot(self):
+        snapshot = self._snapshot(self._volume())
+        self.driver.delete_snapshot(snapshot)
+        before = os.listdir(self.volumes_dir)
+        volumes = self._new_volumes([1, 1], snapshot)
+        results = self.driver.create_volumes_from_snapshot(volumes,
+                                                           snapshot)
+        for volume in volumes:
+            self.assertIsInstance(results[volume['id']],
+                                  exception.VolumeDriverError)
+        self.assertEqual(before, os.listdir(self.volumes_dir))
+        self.assertNoLeftovers()
+
     def test_snapshot_is_immutable(self):
         volume = self._volume()
         path = self._vpath(volume)
