@@ -354,9 +354,22 @@ class TaskRunner:
         is stopped with Server.InternalError.
         """
         admin = ebs_context.get_admin_context()
-        for instance in db.instance_list(admin, state='running',
-                                         task=None):
-            self.check_power(instance)
+        by_host = {}
+        for instance in db.instance_list(admin, state='running', task=None):
+            if instance.host and not instance.pending_terminate:
+                by_host.setdefault(instance.host, []).append(instance)
+        api = compute_rpcapi.ComputeAPI()
+        for host, instances in sorted(by_host.items()):
+            try:
+                powers = api.get_power_states(admin, host, [
+                    _guest(instance) for instance in instances])
+            except Exception:
+                LOG.warning('Power states of %d guests unknown (host %s)',
+                            len(instances), host)
+                continue
+            for instance in instances:
+                if instance.id in powers:
+                    self._power_is(instance, powers[instance.id])
 
     def check_power(self, instance):
         """Compare one running instance with its guest's power state."""
@@ -366,11 +379,14 @@ class TaskRunner:
         try:
             power = compute_rpcapi.ComputeAPI().get_power_state(
                 ebs_context.get_admin_context(), instance.host,
-                {'id': instance.id, 'ec2_id': instance.ec2_id})
+                _guest(instance))
         except Exception:
             LOG.warning('Power state of %s unknown (host %s)',
                         instance.ec2_id, instance.host)
             return
+        self._power_is(instance, power)
+
+    def _power_is(self, instance, power):
         if power != compute_driver.POWER_RUNNING:
             self.guest_stopped(instance, vanished=(
                 power == compute_driver.POWER_NOSTATE))
@@ -401,6 +417,10 @@ class TaskRunner:
             return
         LOG.info('%s powered off by itself: %s', instance.ec2_id, behaviour)
         self.kick(instance.id)
+
+
+def _guest(instance):
+    return {'id': instance.id, 'ec2_id': instance.ec2_id}
 
 
 def purge_terminated(now=None):

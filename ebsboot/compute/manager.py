@@ -39,7 +39,7 @@ def load_driver(conf=CONF):
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
@@ -131,6 +131,19 @@ class ComputeManager:
 
     def get_power_state(self, context, instance):
         return self.driver.get_power_state(instance)
+
+    def get_power_states(self, context, instances):
+        """``get_power_state`` of many guests: one round trip per sweep."""
+        states = {}
+        for instance in instances:
+            try:
+                states[instance['id']] = self.driver.get_power_state(
+                    instance)
+            except Exception:
+                LOG.warning('Power state of %s unreadable',
+                            instance.get('ec2_id', instance['id']),
+                            exc_info=True)
+        return states
 
     def get_console_output(self, context, instance):
         """The console so far, base64-encoded (RPC carries text only)."""

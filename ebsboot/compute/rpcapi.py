@@ -4,6 +4,7 @@ API version history:
 
 * 1.0 - spawn, power_off, destroy, pause, unpause, attach_volume,
   detach_volume, get_power_state, get_console_output
+* 1.1 - get_power_states (many guests at once)
 """
 
 import oslo_messaging as messaging
@@ -18,15 +19,15 @@ _LONGEST_SHUTDOWN = 600
 
 
 class ComputeAPI:
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.compute.topic,
                                   version=self.VERSION)
         self.client = rpc.get_client(target, version_cap=self.VERSION)
 
-    def _prepare(self, host, timeout=None):
-        kwargs = {'server': host, 'version': '1.0'}
+    def _prepare(self, host, timeout=None, version='1.0'):
+        kwargs = {'server': host, 'version': version}
         if timeout:
             kwargs['timeout'] = timeout
         return self.client.prepare(**kwargs)
@@ -70,6 +71,17 @@ class ComputeAPI:
     def get_power_state(self, context, host, instance):
         return self._prepare(host).call(context, 'get_power_state',
                                         instance=instance)
+
+    def get_power_states(self, context, host, instances):
+        """``{instance id: power state}`` of guests of one host.
+
+        A guest whose state the host could not read is left out.
+        """
+        if self.client.can_send_version('1.1'):
+            return self._prepare(host, version='1.1').call(
+                context, 'get_power_states', instances=instances)
+        return {instance['id']: self.get_power_state(context, host, instance)
+                for instance in instances}
 
     def get_console_output(self, context, host, instance):
         return self._prepare(host).call(context, 'get_console_output',

@@ -6,12 +6,17 @@ import uuid
 
 import fixtures
 from oslo_db import exception as db_exc
+import oslo_messaging
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from sqlalchemy import exc as sa_exc
 
 from ebsboot.cloud import flows  # noqa: F401 (the terminate flow)
 from ebsboot.cloud import tasks
+from ebsboot.compute import driver as compute_driver
+from ebsboot.compute import manager as compute_manager
+from ebsboot.compute import rpcapi as compute_rpcapi
+from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import exception
@@ -513,3 +518,94 @@ class BatchRunnerTest(base.TestCase):
         self.runner.kick_many([])
         self.assertEqual(1, kick.call_count)
         self.assertEqual([], self.flow.batches)
+
+
+class PowerSweepTest(base.ServiceTestCase):
+    """sync_power_states: one get_power_states call per compute host."""
+
+    def setUp(self):
+        super().setUp()
+        self.manager = compute_manager.ComputeManager(
+            host=CONF.host, driver=self.compute_driver)
+        self.start_service(CONF.compute.topic, self.manager)
+        self.runner = tasks.TaskRunner()
+        self.kick = self.useFixture(fixtures.MockPatchObject(
+            self.runner, 'kick')).mock
+
+    def _running(self, behaviour='stop', host=None, task=None):
+        instance = make_instance(task, state='running',
+                                 host=host or CONF.host,
+                                 shutdown_behavior=behaviour)
+        self.compute_driver.guests[instance.id] = {
+            'state': compute_driver.POWER_RUNNING, 'block_device_info': []}
+        return instance
+
+    def test_guests_that_went_off_are_stopped_or_terminated(self):
+        up = self._running()
+        off = self._running()
+        gone = self._running(behaviour='terminate')
+        off_terminate = self._running(behaviour='terminate')
+        busy = self._running(task='stop_power_off')
+        elsewhere = self._running(host='other-host')
+        self.compute_driver.guests[off.id]['state'] = \
+            compute_driver.POWER_SHUTDOWN
+        self.compute_driver.guests[off_terminate.id]['state'] = \
+            compute_driver.POWER_SHUTDOWN
+        del self.compute_driver.guests[gone.id]
+        del self.compute_driver.guests[busy.id]
+        asked = {}
+        real = compute_rpcapi.ComputeAPI.get_power_states
+
+        def get_power_states(api, context, host, instances):
+            asked[host] = sorted(i['id'] for i in instances)
+            if host != CONF.host:
+                # The other host does not answer: its guests are left
+                # alone.
+                raise oslo_messaging.MessagingTimeout()
+            return real(api, context, host, instances)
+
+        self.useFixture(fixtures.MockPatchObject(
+            compute_rpcapi.ComputeAPI, 'get_power_states',
+            get_power_states))
+        calls = self.useFixture(fixtures.MockPatchObject(
+            self.manager, 'get_power_states',
+            side_effect=self.manager.get_power_states)).mock
+        single = self.useFixture(fixtures.MockPatchObject(
+            self.manager, 'get_power_state')).mock
+        self.runner.sync_power_states()
+
+        self.assertEqual({
+            CONF.host: sorted([up.id, off.id, gone.id, off_terminate.id]),
+            'other-host': [elsewhere.id]}, asked)
+        self.assertEqual(1, calls.call_count)
+        single.assert_not_called()
+        admin = ebs_context.get_admin_context()
+        states = {i.id: (i.state, i.task)
+                  for i in db.instance_list(admin)}
+        self.assertEqual(('running', None), states[up.id])
+        self.assertEqual(('stopping', 'stop_power_off'), states[off.id])
+        self.assertEqual(('shutting-down', 'terminate_destroy'),
+                         states[off_terminate.id])
+        # A vanished guest is stopped, whatever its behaviour.
+        self.assertEqual(('stopping', 'stop_power_off'), states[gone.id])
+        self.assertEqual(('running', 'stop_power_off'), states[busy.id])
+        self.assertEqual(('running', None), states[elsewhere.id])
+        self.assertEqual(sorted([off.id, gone.id, off_terminate.id]),
+                         sorted(c.args[0] for c in self.kick.call_args_list))
+        reason = jsonutils.loads(db.instance_get(admin, gone.id).task_data)
+        self.assertEqual('Server.InternalError', reason['reason'][0])
+
+    def test_an_older_compute_host_is_asked_one_by_one(self):
+        off = self._running()
+        self._running()
+        self.compute_driver.guests[off.id]['state'] = \
+            compute_driver.POWER_SHUTDOWN
+        self.useFixture(fixtures.MockPatchObject(
+            compute_rpcapi.ComputeAPI, 'VERSION', '1.0'))
+        single = self.useFixture(fixtures.MockPatchObject(
+            self.manager, 'get_power_state',
+            side_effect=self.manager.get_power_state)).mock
+        self.runner.sync_power_states()
+        self.assertEqual(2, single.call_count)
+        self.assertEqual('stopping', db.instance_get(
+            ebs_context.get_admin_context(), off.id).state)
