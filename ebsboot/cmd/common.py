@@ -1,5 +1,6 @@
 """Start-up and shut-down shared by the console scripts."""
 
+import gc
 import os
 import signal
 import threading
@@ -49,6 +50,17 @@ def wait_for_signal():
         pass
 
 
+def _settle_heap():
+    """Keep what start-up made out of the garbage collector's sweeps.
+
+    Modules, options and drivers live as long as the process; without
+    this every full collection walks them again, a pause of tens of
+    milliseconds in whatever request is running.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(services, with_api=False, transport_url=None):
     """Run ``services`` (and the EC2 API) until SIGINT/SIGTERM.
 
@@ -75,6 +87,7 @@ def serve(services, with_api=False, transport_url=None):
             api.start()
             LOG.info('EC2 API listening on http://%s:%d/', CONF.api.host,
                      api.port)
+        _settle_heap()
         wait_for_signal()
     finally:
         if api is not None:
