@@ -347,67 +347,103 @@ def summary(samples):
             'max': max(samples), 'n': len(samples)}
 
 
-def scenario(target, args):
-    """Run the whole boto3 scenario against one server; returns results."""
+def _rounds(targets, count):
+    """The targets in ABBA order, ``count`` rounds: drift hits both."""
+    for n in range(count):
+        yield n, (targets if n % 2 == 0 else list(reversed(targets)))
+
+
+def prepare(target, args):
+    """Warm the server up and register the image; the state to go on."""
     ec2 = target.client()
-    result = {}
+    state = {'ec2': ec2, 'ids': [], 'result': {'batches': []}}
     print('[%s] warm-up DescribeInstances' % target.name, flush=True)
-    result['warmup'], _ = timed(ec2.describe_instances)
+    state['result']['warmup'], _ = timed(ec2.describe_instances)
     zone = ec2.describe_availability_zones()['AvailabilityZones'][0][
         'ZoneName']
-    image_id = register_image(ec2, zone, args.timeout)
-    print('[%s] image %s registered' % (target.name, image_id), flush=True)
+    state['image_id'] = register_image(ec2, zone, args.timeout)
+    print('[%s] image %s registered' % (target.name, state['image_id']),
+          flush=True)
+    return state
 
-    batches = []
-    ids = []
-    while len(ids) < args.instances:
-        count = min(args.batch, args.instances - len(ids))
-        batch = launch_batch(ec2, image_id, count, args)
-        ids.extend(batch['ids'])
-        batch.update(count=count, total=len(ids))
-        batches.append(batch)
-        if batch['running'] is not None:
-            print('[%s] RunInstances %d: call %.3f s, all running after '
-                  '%.3f s (%d instances)' % (target.name, count,
-                                             batch['call'], batch['running'],
-                                             len(ids)), flush=True)
-        else:
-            print('[%s] RunInstances %d: call %.3f s, NOT ALL RUNNING: %s; '
-                  'last change after %.3f s; not running: %s'
-                  % (target.name, count, batch['call'],
-                     dict(batch['states']), batch['progress'],
-                     ' '.join(batch['stuck'][:5])), flush=True)
-            for instance_id, message in sorted(batch['failed'].items()):
-                print('    %s %s' % (instance_id, message))
-    result['batches'] = batches
 
-    response = ec2.describe_instances()
-    if count_instances(response) != len(ids) or response.get('NextToken'):
+def launch(target, state, args):
+    """The next batch of RunInstances on one server."""
+    ids = state['ids']
+    count = min(args.batch, args.instances - len(ids))
+    batch = launch_batch(state['ec2'], state['image_id'], count, args)
+    ids.extend(batch['ids'])
+    batch.update(count=count, total=len(ids))
+    state['result']['batches'].append(batch)
+    if batch['running'] is not None:
+        print('[%s] RunInstances %d: call %.3f s, all running after '
+              '%.3f s (%d instances)' % (target.name, count, batch['call'],
+                                         batch['running'], len(ids)),
+              flush=True)
+    else:
+        print('[%s] RunInstances %d: call %.3f s, NOT ALL RUNNING: %s; '
+              'last change after %.3f s; not running: %s'
+              % (target.name, count, batch['call'], dict(batch['states']),
+                 batch['progress'], ' '.join(batch['stuck'][:5])),
+              flush=True)
+        for instance_id, message in sorted(batch['failed'].items()):
+            print('    %s %s' % (instance_id, message))
+
+
+def check_all_listed(state):
+    response = state['ec2'].describe_instances()
+    if (count_instances(response) != len(state['ids'])
+            or response.get('NextToken')):
         raise BenchError(
             'DescribeInstances returned %d instances (NextToken %r), '
             'expected %d in one page'
             % (count_instances(response), response.get('NextToken'),
-               len(ids)))
-    samples = []
-    for _ in range(args.repeat):
-        seconds, response = sampled(ec2.describe_instances)
-        samples.append(seconds)
-    result['describe_all'] = summary(samples)
-    samples = []
-    for _ in range(args.repeat):
-        seconds, response = sampled(ec2.describe_instances,
-                                    InstanceIds=[ids[len(ids) // 2]])
-        if count_instances(response) != 1:
-            raise BenchError('DescribeInstances(InstanceIds=[one]) '
-                             'returned %d instances'
-                             % count_instances(response))
-        samples.append(seconds)
-    result['describe_one'] = summary(samples)
-    print('[%s] DescribeInstances (%d instances): mean %.4f s'
-          % (target.name, len(ids), result['describe_all']['mean']),
-          flush=True)
-    result['rss_mib'] = rss_mib(target.process)
-    return result
+               len(state['ids'])))
+
+
+def describe_one(state):
+    ids = state['ids']
+    seconds, response = sampled(state['ec2'].describe_instances,
+                                InstanceIds=[ids[len(ids) // 2]])
+    if count_instances(response) != 1:
+        raise BenchError('DescribeInstances(InstanceIds=[one]) returned '
+                         '%d instances' % count_instances(response))
+    return seconds
+
+
+def scenario(targets, args):
+    """The boto3 scenario against all servers, interleaved.
+
+    Each step (a batch of RunInstances, a DescribeInstances sample)
+    runs on every server before the next, in ABBA order, so that a
+    change of the machine's speed during the run (it is shared) falls on
+    both alike. Returns ``{name: results}``.
+    """
+    states = {t.name: prepare(t, args) for t in targets}
+    batches = -(-args.instances // args.batch)
+    for _n, order in _rounds(targets, batches):
+        for target in order:
+            launch(target, states[target.name], args)
+    for target in targets:
+        check_all_listed(states[target.name])
+    for key, sample in (
+            ('describe_all', lambda state: sampled(
+                state['ec2'].describe_instances)[0]),
+            ('describe_one', describe_one)):
+        samples = {t.name: [] for t in targets}
+        for _n, order in _rounds(targets, args.repeat):
+            for target in order:
+                samples[target.name].append(sample(states[target.name]))
+        for target in targets:
+            states[target.name]['result'][key] = summary(
+                samples[target.name])
+    for target in targets:
+        result = states[target.name]['result']
+        print('[%s] DescribeInstances (%d instances): mean %.4f s'
+              % (target.name, len(states[target.name]['ids']),
+                 result['describe_all']['mean']), flush=True)
+        result['rss_mib'] = rss_mib(target.process)
+    return {name: state['result'] for name, state in states.items()}
 
 
 def fmt(seconds):
@@ -549,11 +585,9 @@ def main(argv=None):
                  time.perf_counter() - started))
         moto.start()
         print('moto_server on %s (log %s)' % (moto.endpoint, moto.log_file))
-        for target in (ebsboot, moto):
-            started = time.perf_counter()
-            results[target.name] = scenario(target, args)
-            print('[%s] scenario took %.1f s'
-                  % (target.name, time.perf_counter() - started))
+        started = time.perf_counter()
+        results = scenario([ebsboot, moto], args)
+        print('Scenario took %.1f s' % (time.perf_counter() - started))
         print('ebsboot volume files: %d' % ebsboot.volume_files())
         incomplete = report(args, results)
         if incomplete:

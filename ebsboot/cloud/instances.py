@@ -58,6 +58,13 @@ def instance_rows(context, columns, ec2_ids=None, **where):
     return ec2ids.lookup_all(context, 'i', getter, ec2_ids)
 
 
+def instance_device_rows(context, columns, ec2_ids=None, **where):
+    """The block devices of what ``instance_rows`` found (same arguments)."""
+    return db.instance_device_rows(
+        context, columns, list(set(ec2_ids)) if ec2_ids else None,
+        **({} if ec2_ids else where))
+
+
 def _ordered(rows, ec2_ids):
     by_id = {row.ec2_id: row for row in rows}
     return [by_id[ec2_id] for ec2_id in dict.fromkeys(ec2_ids)]

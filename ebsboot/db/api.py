@@ -415,15 +415,21 @@ def instance_rows(context, columns, ec2_ids=None, **where):
     ordered as ``instance_list``.
     """
     table = models.Instance.__table__.c
-    query = sa.select(*[table[c] for c in columns])
+    query = _instances_where(
+        context, sa.select(*[table[c] for c in columns]), ec2_ids, where)
+    return _core_rows(context, query.order_by(table.created_at,
+                                              table.ec2_id))
+
+
+def _instances_where(context, query, ec2_ids, where):
+    table = models.Instance.__table__.c
     if not context.is_admin:
         query = query.where(table.project_id == context.project_id)
     if ec2_ids is not None:
         query = query.where(table.ec2_id.in_(ec2_ids))
     for column, values in where.items():
         query = query.where(table[column].in_(values))
-    return _core_rows(context, query.order_by(table.created_at,
-                                              table.ec2_id))
+    return query
 
 
 def _core_rows(context, query):
@@ -473,10 +479,28 @@ def block_device_rows(instance_ids, columns):
     there are hundreds of them. Ordered as ``block_device_list``.
     """
     table = models.BlockDevice.__table__.c
+    return _device_rows(ebs_context.get_admin_context(), columns,
+                        table.instance_id.in_(list(instance_ids)))
+
+
+def instance_device_rows(context, columns, ec2_ids=None, **where):
+    """``block_device_rows`` of the instances ``instance_rows`` finds.
+
+    With the same ``context``, ``ec2_ids`` and ``where``, as a subquery:
+    no list of hundreds of ids to bind.
+    """
+    instances = models.Instance.__table__.c
+    table = models.BlockDevice.__table__.c
+    return _device_rows(context, columns, table.instance_id.in_(
+        _instances_where(context, sa.select(instances.id), ec2_ids, where)))
+
+
+def _device_rows(context, columns, which):
+    table = models.BlockDevice.__table__.c
     query = sa.select(table.instance_id, *[table[c] for c in columns]).where(
-        table.instance_id.in_(list(instance_ids))).order_by(
-        table.instance_id, table.boot_index.desc(), table.device_name)
-    return _core_rows(ebs_context.get_admin_context(), query)
+        which).order_by(table.instance_id, table.boot_index.desc(),
+                        table.device_name)
+    return _core_rows(context, query)
 
 
 def block_device_get_by_volume(volume_id):

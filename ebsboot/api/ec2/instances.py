@@ -36,10 +36,13 @@ DEVICE_COLUMNS = ('device_name', 'volume_ec2_id', 'status', 'attach_time',
                   'created_at', 'delete_on_termination')
 
 
-def _devices(instances):
+def _devices(instances, rows=None):
+    """``{instance id: its device rows}``; ``rows``: read already."""
+    if rows is None:
+        rows = db.block_device_rows([i.id for i in instances],
+                                    DEVICE_COLUMNS)
     by_instance = {}
-    for device in db.block_device_rows([i.id for i in instances],
-                                       DEVICE_COLUMNS):
+    for device in rows:
         by_instance.setdefault(device.instance_id, []).append(device)
     return by_instance
 
@@ -165,8 +168,8 @@ def _instance_xml(instance, devices):
     return xmlutil.Raw(''.join(out))
 
 
-def format_reservations(instances):
-    devices = _devices(instances)
+def format_reservations(instances, devices=None):
+    devices = _devices(instances) if devices is None else devices
     reservations = {}
     for instance in instances:
         reservation = reservations.setdefault(instance.reservation_id, {
@@ -181,18 +184,31 @@ def format_reservations(instances):
 
 
 class _DeviceIndex:
-    """Block devices of a set of instances, read on first use only."""
+    """Block devices of a set of instances, read on first use only.
 
-    def __init__(self, instances):
+    ``read`` reads their rows (by default: by the instances' ids).
+    """
+
+    def __init__(self, instances, read=None):
         self._instances = instances
+        self._read = read
         self._devices = None
+
+    @property
+    def read(self):
+        return self._devices is not None
+
+    def all(self):
+        """``{instance id: its device rows}``."""
+        if self._devices is None:
+            self._devices = _devices(
+                self._instances, self._read() if self._read else None)
+        return self._devices
 
     def values(self, attribute):
         def extract(instance):
-            if self._devices is None:
-                self._devices = _devices(self._instances)
             return [getattr(d, attribute)
-                    for d in self._devices.get(instance.id, [])
+                    for d in self.all().get(instance.id, [])
                     if d.volume_ec2_id]
         return extract
 
@@ -201,8 +217,8 @@ def _time(value):
     return value.strftime('%Y-%m-%dT%H:%M:%S.000Z') if value else ''
 
 
-def instance_filters(instances):
-    devices = _DeviceIndex(instances)
+def instance_filters(devices):
+    """The filters of DescribeInstances; ``devices``: a _DeviceIndex."""
     return {
         'instance-id': lambda i: i.ec2_id,
         'instance-state-name': lambda i: i.state,
@@ -262,12 +278,18 @@ def describe_instances(context, params, request):
     ids = params.get_list('InstanceId')
     pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=1000)
     filters = params.get_filters()
-    instances = cloud_instances.instance_rows(
-        context, INSTANCE_COLUMNS, ids, **_query_filters(filters))
-    instances = ec2_filters.apply(instances, filters,
-                                  instance_filters(instances))
+    where = _query_filters(filters)
+    found = cloud_instances.instance_rows(context, INSTANCE_COLUMNS, ids,
+                                          **where)
+    devices = _DeviceIndex(found, lambda: cloud_instances.instance_device_rows(
+        context, DEVICE_COLUMNS, ids, **where))
+    instances = ec2_filters.apply(found, filters, instance_filters(devices))
     page, token = pager.page(instances)
-    return {'reservationSet': format_reservations(page), 'nextToken': token}
+    if len(page) < len(found) and not devices.read:
+        # Only the page's: fewer than the query found.
+        devices = _DeviceIndex(page)
+    return {'reservationSet': format_reservations(page, devices.all()),
+            'nextToken': token}
 
 
 def _query_filters(filters):

@@ -46,7 +46,8 @@ class DescribeInstancesTest(wire.WireTestCase):
                                [_root('vol-0000000000000000%d' % n)])
         db.instance_create(self.context('beta'),
                            _instance('i-0000000000000000b', 'running',
-                                     'r-0000000000000000b', 'beta'), [])
+                                     'r-0000000000000000b', 'beta'),
+                           [_root('vol-0000000000000000b')])
 
     def ids(self, **kwargs):
         return [i['InstanceId']
@@ -108,6 +109,38 @@ class DescribeInstancesTest(wire.WireTestCase):
             self.assertEqual(expected, self.ids(Filters=[
                 {'Name': name, 'Values': values}
                 for name, values in filters]), filters)
+
+    def test_devices_whatever_narrowed_the_list(self):
+        volumes = {IDS[n]: 'vol-0000000000000000%d' % n for n in range(3)}
+        for kwargs in [
+                {},
+                {'InstanceIds': [IDS[2], IDS[0]]},
+                {'Filters': [{'Name': 'instance-state-name',
+                              'Values': ['running']}]},
+                {'Filters': [{'Name': 'instance-state-name',
+                              'Values': ['run*']}]},
+                {'Filters': [{'Name': 'block-device-mapping.volume-id',
+                              'Values': [volumes[IDS[1]]]}]},
+                {'MaxResults': 5},
+                {'MaxResults': 5, 'NextToken': 'eyJvZmZzZXQiOiAyfQ=='}]:
+            answer = self.ok('DescribeInstances', **kwargs)
+            shown = {i['InstanceId']: [d['Ebs']['VolumeId']
+                                       for d in i['BlockDeviceMappings']]
+                     for r in answer['Reservations'] for i in r['Instances']}
+            self.assertTrue(shown, kwargs)
+            self.assertEqual({i: [volumes[i]] for i in shown}, shown, kwargs)
+
+    def test_device_rows_of_the_instances_found(self):
+        alpha = self.context('alpha')
+        for ec2_ids, where, expected in [
+                (None, {}, IDS),
+                (None, {'state': ['stopped']}, IDS[1:2]),
+                ([IDS[2], 'i-0000000000000000b'], {}, IDS[2:]),
+                (None, {'ec2_id': ['i-0000000000000000b']}, [])]:
+            rows = db.instance_device_rows(alpha, instances.DEVICE_COLUMNS,
+                                           ec2_ids, **where)
+            self.assertEqual([i + '-uuid' for i in expected],
+                             [r.instance_id for r in rows])
 
     def test_ids_and_filters(self):
         # Named instances that a filter leaves out are no error.
