@@ -17,7 +17,8 @@ class CloudAPI:
     def __init__(self):
         target = messaging.Target(topic=CONF.cloud_topic,
                                   version=self.VERSION)
-        self.client = rpc.get_client(target, version_cap=self.VERSION)
+        self.client = rpc.get_client(
+            target, version_cap=CONF.upgrade_levels.cloud or self.VERSION)
 
     def guest_power_changed(self, context, instance_id):
         self.client.cast(context, 'guest_power_changed',

@@ -24,7 +24,8 @@ class ComputeAPI:
     def __init__(self):
         target = messaging.Target(topic=CONF.compute.topic,
                                   version=self.VERSION)
-        self.client = rpc.get_client(target, version_cap=self.VERSION)
+        self.client = rpc.get_client(
+            target, version_cap=CONF.upgrade_levels.compute or self.VERSION)
 
     def _prepare(self, host, timeout=None, version='1.0'):
         kwargs = {'server': host, 'version': version}

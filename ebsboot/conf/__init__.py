@@ -15,13 +15,15 @@ from ebsboot.conf import default
 from ebsboot.conf import glance
 from ebsboot.conf import image
 from ebsboot.conf import libvirt
+from ebsboot.conf import upgrade_levels
 from ebsboot.conf import volume
 
 CONF = cfg.CONF
 
 _DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
 
-_MODULES = (default, api, compute, volume, image, glance, libvirt)
+_MODULES = (default, api, compute, volume, image, glance, libvirt,
+            upgrade_levels)
 
 for _module in _MODULES:
     _module.register_opts(CONF)

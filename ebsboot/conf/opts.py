@@ -8,9 +8,11 @@ from ebsboot.conf import default
 from ebsboot.conf import glance
 from ebsboot.conf import image
 from ebsboot.conf import libvirt
+from ebsboot.conf import upgrade_levels
 from ebsboot.conf import volume
 
-_MODULES = (default, api, compute, volume, image, glance, libvirt)
+_MODULES = (default, api, compute, volume, image, glance, libvirt,
+            upgrade_levels)
 
 
 def list_opts():

@@ -19,7 +19,8 @@ class VolumeAPI:
     def __init__(self):
         target = messaging.Target(topic=CONF.volume.topic,
                                   version=self.VERSION)
-        self.client = rpc.get_client(target, version_cap=self.VERSION)
+        self.client = rpc.get_client(
+            target, version_cap=CONF.upgrade_levels.volume or self.VERSION)
 
     def _prepare(self, host=None, timeout=None, version='1.0'):
         kwargs = {'version': version}

@@ -4,10 +4,13 @@ import threading
 
 import oslo_messaging as messaging
 
+from ebsboot.cloud import rpcapi as cloud_rpcapi
+from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot import rpc
 from ebsboot.tests.unit import base
+from ebsboot.volume import rpcapi as volume_rpcapi
 
 
 class Endpoint:
@@ -97,3 +100,24 @@ class RpcTest(base.TestCase):
         self.assertTrue(rpc.version_is_compatible('1.2', '1.2'))
         self.assertFalse(rpc.version_is_compatible('1.2', '1.3'))
         self.assertFalse(rpc.version_is_compatible('2.0', '1.0'))
+
+
+class UpgradeLevelsTest(base.TestCase):
+    """[upgrade_levels] caps what the in-process clients may send."""
+
+    def test_caps(self):
+        rpc.init(CONF, url='fake://')
+        self.addCleanup(rpc.cleanup)
+        apis = (compute_rpcapi.ComputeAPI, volume_rpcapi.VolumeAPI,
+                cloud_rpcapi.CloudAPI)
+        for api in apis:
+            self.assertTrue(api().client.can_send_version(api.VERSION))
+        self.config.config(compute='1.0', volume='1.0', cloud='1.0',
+                           group='upgrade_levels')
+        for api in (compute_rpcapi.ComputeAPI, volume_rpcapi.VolumeAPI):
+            self.assertFalse(api().client.can_send_version('1.1'))
+            self.assertTrue(api().client.can_send_version('1.0'))
+
+    def test_bad_version(self):
+        self.assertRaises(ValueError, self.config.config, compute='one',
+                          group='upgrade_levels')

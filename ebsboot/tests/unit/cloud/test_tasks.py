@@ -600,8 +600,9 @@ class PowerSweepTest(base.ServiceTestCase):
         self._running()
         self.compute_driver.guests[off.id]['state'] = \
             compute_driver.POWER_SHUTDOWN
-        self.useFixture(fixtures.MockPatchObject(
-            compute_rpcapi.ComputeAPI, 'VERSION', '1.0'))
+        # A compute service older than the controller, as an operator
+        # caps it during a rolling upgrade.
+        self.config.config(compute='1.0', group='upgrade_levels')
         single = self.useFixture(fixtures.MockPatchObject(
             self.manager, 'get_power_state',
             side_effect=self.manager.get_power_state)).mock

@@ -32,6 +32,15 @@ class VolumeAPITest(base.TestCase):
         return [(p[1], s[0], s[1][1], s[2])
                 for p, s in zip(self.client.prepare.call_args_list, sent)]
 
+    def test_version_cap(self):
+        get_client = self.useFixture(fixtures.MockPatch(
+            'ebsboot.rpc.get_client', return_value=self.client)).mock
+        volume_rpcapi.VolumeAPI()
+        self.assertEqual('1.1', get_client.call_args.kwargs['version_cap'])
+        self.config.config(volume='1.0', group='upgrade_levels')
+        volume_rpcapi.VolumeAPI()
+        self.assertEqual('1.0', get_client.call_args.kwargs['version_cap'])
+
     def test_create_volumes(self):
         self.api.create_volumes(self.ctxt, 'h1', ['a', 'b'])
         self.client.can_send_version.assert_called_once_with('1.1')
