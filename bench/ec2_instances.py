@@ -238,6 +238,36 @@ class Moto:
         return stop_process(self.process) if self.process else None
 
 
+class Replay:
+    """``replay_server.py``: ebsboot's own answer, served in no time.
+
+    The client's floor for that answer: what a boto3 call costs with the
+    server's part taken out.
+    """
+
+    name = 'floor'
+
+    def __init__(self, tmp):
+        self.body_file = os.path.join(tmp, 'describe-instances.xml')
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.process = None
+
+    def start(self, body):
+        with open(self.body_file, 'wb') as f:
+            f.write(body)
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, 'replay_server.py'),
+             self.body_file, str(self.port)])
+        wait_for_port(self.port, self.process, self.name)
+
+    def client(self):
+        return make_client(self.endpoint, 'RegionOne', 'replay', 'replay')
+
+    def stop(self):
+        return stop_process(self.process) if self.process else None
+
+
 def make_client(endpoint, region, access_key, secret_key):
     return boto3.client(
         'ec2', endpoint_url=endpoint, region_name=region,
@@ -401,6 +431,22 @@ def check_all_listed(state):
                len(state['ids'])))
 
 
+def describe_body(ec2):
+    """The XML of a ``DescribeInstances()`` answer, as the client got it."""
+    bodies = []
+
+    def keep(response_dict, **kwargs):
+        bodies.append(response_dict['body'])
+
+    ec2.meta.events.register('before-parse.ec2.DescribeInstances', keep)
+    try:
+        ec2.describe_instances()
+    finally:
+        ec2.meta.events.unregister('before-parse.ec2.DescribeInstances',
+                                   keep)
+    return bodies[0]
+
+
 def describe_one(state):
     ids = state['ids']
     seconds, response = sampled(state['ec2'].describe_instances,
@@ -411,13 +457,15 @@ def describe_one(state):
     return seconds
 
 
-def scenario(targets, args):
+def scenario(targets, replay, args):
     """The boto3 scenario against all servers, interleaved.
 
     Each step (a batch of RunInstances, a DescribeInstances sample)
     runs on every server before the next, in ABBA order, so that a
     change of the machine's speed during the run (it is shared) falls on
-    both alike. Returns ``{name: results}``.
+    both alike. ``replay`` (a Replay) serves ebsboot's answer of all the
+    instances and is sampled with the others. Returns ``{name:
+    results}``.
     """
     states = {t.name: prepare(t, args) for t in targets}
     batches = -(-args.instances // args.batch)
@@ -426,15 +474,19 @@ def scenario(targets, args):
             launch(target, states[target.name], args)
     for target in targets:
         check_all_listed(states[target.name])
-    for key, sample in (
+    replay.start(describe_body(states['ebsboot']['ec2']))
+    states[replay.name] = {'ec2': replay.client(), 'result': {},
+                           'ids': states['ebsboot']['ids']}
+    check_all_listed(states[replay.name])
+    for key, sample, sampled_targets in (
             ('describe_all', lambda state: sampled(
-                state['ec2'].describe_instances)[0]),
-            ('describe_one', describe_one)):
-        samples = {t.name: [] for t in targets}
-        for _n, order in _rounds(targets, args.repeat):
+                state['ec2'].describe_instances)[0], targets + [replay]),
+            ('describe_one', describe_one, targets)):
+        samples = {t.name: [] for t in sampled_targets}
+        for _n, order in _rounds(sampled_targets, args.repeat):
             for target in order:
                 samples[target.name].append(sample(states[target.name]))
-        for target in targets:
+        for target in sampled_targets:
             states[target.name]['result'][key] = summary(
                 samples[target.name])
     for target in targets:
@@ -524,6 +576,18 @@ def report(args, results):
           % tuple('%.0f' % r['rss_mib'] if r['rss_mib'] else '?'
                   for r in (ebs, moto)))
     print()
+    floor = results['floor']['describe_all']
+    print("Client floor: ebsboot's answer of all %d instances replayed by "
+          "a static server" % args.instances)
+    print('  mean %s, median %s, max %s' % (
+        fmt(floor['mean']), fmt(floor['median']), fmt(floor['max'])))
+    share = ebs['describe_all']['mean'] - floor['mean']
+    print("  ebsboot's server part (ebsboot - floor, means): %s (%.0f %%)"
+          % (fmt(share), 100 * share / ebs['describe_all']['mean']))
+    ceiling = ratio(moto['describe_all']['mean'], floor['mean'])
+    print('  ceiling (moto / floor, means): %.2fx, what a server answering '
+          'in no time would reach' % ceiling)
+    print()
     describe = ratio(moto['describe_all']['mean'],
                      ebs['describe_all']['mean'])
     print('Target: DescribeInstances (%d) >= %.0fx faster than moto: '
@@ -574,7 +638,7 @@ def main(argv=None):
     args = parse_args(argv)
     tmp = tempfile.mkdtemp(prefix='ebsboot-bench-')
     print('Temp dir: %s' % tmp)
-    ebsboot, moto = Ebsboot(tmp), Moto(tmp)
+    ebsboot, moto, replay = Ebsboot(tmp), Moto(tmp), Replay(tmp)
     status = 0
     results = {}
     try:
@@ -586,7 +650,7 @@ def main(argv=None):
         moto.start()
         print('moto_server on %s (log %s)' % (moto.endpoint, moto.log_file))
         started = time.perf_counter()
-        results = scenario([ebsboot, moto], args)
+        results = scenario([ebsboot, moto], replay, args)
         print('Scenario took %.1f s' % (time.perf_counter() - started))
         print('ebsboot volume files: %d' % ebsboot.volume_files())
         incomplete = report(args, results)
@@ -605,6 +669,7 @@ def main(argv=None):
         status = 130
         print('\ninterrupted')
     finally:
+        replay.stop()
         codes = {'ebsboot': ebsboot.stop(), 'moto': moto.stop()}
         if codes['ebsboot'] not in (0, None):
             print('ebsboot exit status: %s' % codes['ebsboot'])

@@ -106,7 +106,9 @@ def instance_xml(instance, devices):
     return xml
 
 
-XML_CACHE_SIZE = 20000
+# About 2.5 KiB an entry; emptied when full (a cloud with more instances
+# than this renders every time, as without the cache).
+XML_CACHE_SIZE = 5000
 _XML_CACHE = {}
 
 
