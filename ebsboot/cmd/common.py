@@ -1,5 +1,6 @@
 """Start-up and shut-down shared by the console scripts."""
 
+import atexit
 import gc
 import os
 import signal
@@ -30,10 +31,42 @@ def setup(argv):
 
 
 def init_api(argv):
-    """Set up a process that only serves the API (WSGI containers)."""
+    """Set up a WSGI container's process: the controller and the API app.
+
+    The controller (the cloud RPC service and the flow runner) runs where
+    the API runs, as in ``ebsboot-api``: a RunInstances hands its flow to
+    this process' runner. It stops when the process exits.
+    """
     setup(argv)
     rpc.init(CONF)
+    controller = Controller()
+    controller.start()
+    atexit.register(controller.stop)
+    _settle_heap()
     return ec2_app.EC2Application()
+
+
+class Controller:
+    """The cloud controller: the ``cloud`` RPC topic and the flow runner.
+
+    Started, it resumes the flows that a previous controller left.
+    """
+
+    def __init__(self):
+        self._service = service_module.Service(CONF.cloud_topic,
+                                               cloud_manager.CloudManager())
+        self._started = False
+
+    def start(self):
+        self._service.start()
+        self._started = True
+        tasks.get_runner().start()
+
+    def stop(self):
+        if self._started:
+            tasks.reset_runner()
+            self._service.stop()
+            self._started = False
 
 
 def wait_for_signal():
@@ -70,18 +103,14 @@ def serve(services, with_api=False, transport_url=None):
     rpc.init(CONF, url=transport_url)
     started = []
     api = None
-    if with_api:
-        services = list(services) + [
-            service_module.Service(CONF.cloud_topic,
-                                   cloud_manager.CloudManager())]
+    controller = Controller() if with_api else None
     try:
         for service in services:
             service.start()
             started.append(service)
         if with_api:
-            # The controller runs where the API runs: resume its flows.
-            runner = tasks.get_runner()
-            runner.start()
+            # The controller runs where the API runs.
+            controller.start()
             api = api_server.APIServer(ec2_app.EC2Application(),
                                        CONF.api.host, CONF.api.port)
             api.start()
@@ -92,8 +121,8 @@ def serve(services, with_api=False, transport_url=None):
     finally:
         if api is not None:
             api.stop()
-        if with_api:
-            tasks.reset_runner()
+        if controller is not None:
+            controller.stop()
         for service in reversed(started):
             service.stop()
         rpc.cleanup()

@@ -1,7 +1,9 @@
 """WSGI entry point for uwsgi/gunicorn: ``ebsboot.wsgi.api:application``.
 
 The configuration file comes from ``OS_EBSBOOT_CONFIG_FILE`` (default
-``/etc/ebsboot/ebsboot.conf``).
+``/etc/ebsboot/ebsboot.conf``). Importing this module also starts the
+cloud controller in the process, as ``ebsboot-api`` does; serve it from one
+process (any number of threads).
 """
 
 import os

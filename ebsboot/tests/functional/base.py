@@ -14,6 +14,8 @@ import fixtures
 import testtools
 
 BIN = os.path.dirname(sys.executable)
+# A service name for Cloud: the API in a WSGI container, not a script.
+WSGI_CONTAINER = 'ebsboot.tests.functional.wsgi_container'
 
 
 def free_port():
@@ -49,7 +51,8 @@ class Cloud(fixtures.Fixture):
     """An ebsboot deployment in a temporary state path.
 
     ``services`` lists the console scripts to run (the all-in-one by
-    default); ``extra_conf`` adds config lines.
+    default), or ``WSGI_CONTAINER`` for the API; ``extra_conf`` adds
+    config lines.
     """
 
     def __init__(self, services=('ebsboot-all-in-one',), extra_conf='',
@@ -82,7 +85,11 @@ class Cloud(fixtures.Fixture):
                 '--format', 'json'))
         for service in self.services:
             self.start(service)
-        wait_for_port(self.port, self.processes[-1])
+        try:
+            wait_for_port(self.port, self.processes[-1])
+        except AssertionError as e:
+            raise AssertionError('%s; its output:\n%s' % (
+                e, self.output(self.services[-1])))
         self.addCleanup(self.stop_all)
 
     def manage(self, *args):
@@ -92,11 +99,16 @@ class Cloud(fixtures.Fixture):
             check=True, capture_output=True, text=True).stdout
 
     def start(self, service):
+        """Start a console script, or ``WSGI_CONTAINER``."""
+        if service == WSGI_CONTAINER:
+            argv = [sys.executable, '-m', WSGI_CONTAINER]
+        else:
+            argv = [os.path.join(BIN, service), '--config-file', self.conf]
         out = open(os.path.join(self.state, service + '.out'), 'ab')
         process = subprocess.Popen(
-            [os.path.join(BIN, service), '--config-file', self.conf],
-            stdout=out, stderr=subprocess.STDOUT,
-            env=dict(os.environ, **self.env))
+            argv, stdout=out, stderr=subprocess.STDOUT,
+            env=dict(os.environ, OS_EBSBOOT_CONFIG_FILE=self.conf,
+                     **self.env))
         out.close()
         self.processes.append(process)
         return process
@@ -116,6 +128,12 @@ class Cloud(fixtures.Fixture):
         if any(code != 0 for code in codes):
             raise AssertionError('unclean shut-down: %s\n%s'
                                  % (codes, self.log()))
+
+    def output(self, service, tail=5000):
+        """What ``service`` printed (stdout and stderr)."""
+        with open(os.path.join(self.state, service + '.out'),
+                  errors='replace') as f:
+            return f.read()[-tail:]
 
     def log(self, tail=5000):
         path = os.path.join(self.state, 'ebsboot.log')

@@ -2,7 +2,8 @@
 
 * separate ebsboot-api / -volume / -compute processes over a real RabbitMQ
   and a shared PostgreSQL database (``tools/test-services`` starts both and
-  exports ``EBSBOOT_TEST_TRANSPORT_URL`` and ``EBSBOOT_TEST_DB_URL``);
+  exports ``EBSBOOT_TEST_TRANSPORT_URL`` and ``EBSBOOT_TEST_DB_URL``), and
+  the same with the API in a WSGI container instead of ebsboot-api;
 * the all-in-one on the opt-in eventlet runtime (smoke test).
 """
 
@@ -32,8 +33,11 @@ def _volume_round_trip(test, ec2):
                   what='cleanup')
 
 
-class SeparateServicesTest(base.FunctionalTestCase,
-                           test_instances.EbsTestMixin):
+class _SeparateServices(base.FunctionalTestCase,
+                        test_instances.EbsTestMixin):
+    """``SERVICES`` over RabbitMQ, on a PostgreSQL database of its own."""
+
+    SERVICES = ('ebsboot-volume', 'ebsboot-compute', 'ebsboot-api')
 
     def setUp(self):
         super().setUp()
@@ -55,26 +59,19 @@ class SeparateServicesTest(base.FunctionalTestCase,
             admin.dispose()
         self.addCleanup(drop)
         self.db_url = admin_url.rsplit('/', 1)[0] + '/' + name
-        suffix = uuid.uuid4().hex[:8]
+        # Topics of their own: tests run in parallel on one RabbitMQ.
+        self.suffix = suffix = uuid.uuid4().hex[:8]
         self.cloud = self.useFixture(base.Cloud(
-            services=('ebsboot-volume', 'ebsboot-compute', 'ebsboot-api'),
+            services=self.SERVICES,
             extra_conf='[DEFAULT]\ntransport_url = %s\n'
+                       'cloud_topic = cloud-%s\n'
                        '[database]\nconnection = %s\n'
                        '[volume]\ntopic = volume-%s\n'
                        '[compute]\ntopic = compute-%s\n'
-                       % (transport_url, self.db_url, suffix, suffix)))
+                       % (transport_url, suffix, self.db_url, suffix,
+                          suffix)))
 
-    def test_volume_flow_across_processes(self):
-        ec2 = self.cloud.client()
-        _volume_round_trip(self, ec2)
-        engine = sa.create_engine(self.db_url)
-        with engine.connect() as conn:
-            version = conn.execute(sa.text(
-                'SELECT version_num FROM alembic_version')).scalar()
-        engine.dispose()
-        self.assertEqual(migration.head_revision(), version)
-
-    def test_batched_launch_across_processes(self):
+    def launch_and_terminate(self):
         # A RunInstances of several goes through the batched launch steps:
         # grouped writes on PostgreSQL, volume RPCs over RabbitMQ.
         ec2 = self.cloud.client()
@@ -100,6 +97,53 @@ class SeparateServicesTest(base.FunctionalTestCase,
                 ec2.describe_volumes()['Volumes']), what='root volumes gone')
         self.assertEqual({'available'}, {v['State'] for v in left})
         self.assertLess({v['VolumeId'] for v in left}, volumes)
+        return image_id
+
+
+class SeparateServicesTest(_SeparateServices):
+
+    def test_volume_flow_across_processes(self):
+        ec2 = self.cloud.client()
+        _volume_round_trip(self, ec2)
+        engine = sa.create_engine(self.db_url)
+        with engine.connect() as conn:
+            version = conn.execute(sa.text(
+                'SELECT version_num FROM alembic_version')).scalar()
+        engine.dispose()
+        self.assertEqual(migration.head_revision(), version)
+
+    def test_batched_launch_across_processes(self):
+        self.launch_and_terminate()
+
+
+class WsgiContainerTest(_SeparateServices):
+    """The API as ``ebsboot.wsgi.api:application`` in a WSGI container.
+
+    The container's process is the controller too: its periodic jobs
+    (here: the power-state sync that applies a shutdown behaviour) and
+    its RPC service run there.
+    """
+
+    SERVICES = ('ebsboot-volume', 'ebsboot-compute', base.WSGI_CONTAINER)
+
+    def test_launch_and_terminate_through_the_wsgi_application(self):
+        image_id = self.launch_and_terminate()
+        ec2 = self.cloud.client()
+        # The fake guest powers itself off after booting.
+        instance_id = ec2.run_instances(
+            ImageId=image_id, MinCount=1, MaxCount=1, UserData='poweroff',
+            InstanceInitiatedShutdownBehavior='stop')['Instances'][0][
+                'InstanceId']
+        stopped = self.wait_state(ec2, instance_id, 'stopped')
+        self.assertEqual('Client.InstanceInitiatedShutdown',
+                         stopped['StateReason']['Code'])
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated')
+        # It shuts down cleanly (Cloud checks the exit status), controller
+        # included.
+        self.cloud.stop_all()
+        self.assertIn('Service cloud-%s stopped' % self.suffix,
+                      self.cloud.log(tail=0))
 
 
 class EventletRuntimeTest(base.FunctionalTestCase):
