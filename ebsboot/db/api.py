@@ -7,6 +7,7 @@ cannot both win.
 """
 
 import contextlib
+import sqlite3
 import threading
 
 from oslo_db import api as oslo_db_api
@@ -97,10 +98,45 @@ def get_engine():
 def dispose_engine():
     """Forget the engine; the next call builds a new one (tests, forks)."""
     global main_context_manager, _configured, _sqlite, _wal_set
+    global _version_connection
     if _configured:
         main_context_manager.dispose_pool()
     main_context_manager = enginefacade.transaction_context()
     _configured = _sqlite = _wal_set = False
+    with _VERSION_LOCK:
+        if _version_connection is not None:
+            _version_connection.close()
+        _version_connection = None
+
+
+_VERSION_LOCK = threading.Lock()
+_version_connection = None
+_version_connections = 0
+
+
+def data_version():
+    """A value that changes whenever anything is committed, or None.
+
+    On an SQLite file: ``PRAGMA data_version`` of a connection of its own
+    that never writes, so that every commit to the file, from any
+    connection of any process, changes it. Read it *before* what it is
+    to vouch for: a commit in between changes it again and the reader
+    only reads once more. Other databases have no such cheap check
+    (None: nothing can be kept).
+    """
+    global _version_connection, _version_connections
+    engine = get_engine()
+    if not _sqlite or engine.url.database in (None, '', ':memory:'):
+        return None
+    with _VERSION_LOCK:
+        if _version_connection is None:
+            _version_connection = sqlite3.connect(
+                engine.url.database, check_same_thread=False,
+                isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT)
+            _version_connections += 1
+        # Values of one connection only compare with each other.
+        return (_version_connections, _version_connection.execute(
+            'PRAGMA data_version').fetchone()[0])
 
 
 def _reader(context):

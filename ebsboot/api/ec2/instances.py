@@ -1,5 +1,8 @@
 """RunInstances, Describe/Start/Stop/TerminateInstances, console, status."""
 
+import collections
+import threading
+
 from sqlalchemy import engine as sa_engine
 
 from ebsboot.api.ec2 import filters as ec2_filters
@@ -274,9 +277,46 @@ def run_instances(context, params, request):
     return reservation
 
 
+# DescribeInstances answers, by what was asked and the database's
+# data_version: pollers (SDK waiters, Terraform, dashboards) ask the same
+# again and again while nothing changes.
+RESPONSE_CACHE_SIZE = 64
+_RESPONSES = collections.OrderedDict()
+_RESPONSES_LOCK = threading.Lock()
+
+
 def describe_instances(context, params, request):
     params.check_unknown(('InstanceId', 'Filter', 'MaxResults', 'NextToken',
                           'IncludeManagedResources', 'DryRun'))
+    # Read before the rows: a commit in between only makes the next
+    # request read them again.
+    version = db.data_version()
+    if version is None:
+        return _describe_instances(context, params)
+    key = (context.project_id, context.is_admin, _frozen(params.raw))
+    with _RESPONSES_LOCK:
+        kept = _RESPONSES.get(key)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    response = _describe_instances(context, params)
+    with _RESPONSES_LOCK:
+        _RESPONSES[key] = (version, response)
+        _RESPONSES.move_to_end(key)
+        while len(_RESPONSES) > RESPONSE_CACHE_SIZE:
+            _RESPONSES.popitem(last=False)
+    return response
+
+
+def _frozen(value):
+    """Nested request parameters as a hashable value."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _describe_instances(context, params):
     ids = params.get_list('InstanceId')
     pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=1000)
     filters = params.get_filters()

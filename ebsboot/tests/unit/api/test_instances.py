@@ -166,6 +166,35 @@ class DescribeInstancesTest(wire.WireTestCase):
         db.block_device_update(device.id, {'status': 'detaching'})
         self.assertEqual(('stopping', 'detaching'), first())
 
+    def test_unchanged_answers_are_not_read_again(self):
+        reads = self.useFixture(fixtures.MockPatchObject(
+            instances, '_describe_instances',
+            side_effect=instances._describe_instances)).mock
+        first = self.ok('DescribeInstances')
+        self.assertEqual(first['Reservations'],
+                         self.ok('DescribeInstances')['Reservations'])
+        self.assertEqual(1, reads.call_count)
+        # Other parameters, another project: answers of their own.
+        self.ids(InstanceIds=[IDS[1]])
+        self.ids(project='beta')
+        self.assertEqual(3, reads.call_count)
+        self.assertEqual(['i-0000000000000000b'], self.ids(project='beta'))
+        self.assertEqual(IDS, self.ids())
+        self.assertEqual(3, reads.call_count)
+        # Any commit: read again.
+        db.instance_update(self.context('alpha'), IDS[1] + '-uuid',
+                           {'state': 'pending'})
+        self.assertEqual('pending', self.ok('DescribeInstances')[
+            'Reservations'][0]['Instances'][1]['State']['Name'])
+        self.assertEqual(4, reads.call_count)
+
+    def test_only_the_latest_answers_are_kept(self):
+        self.useFixture(fixtures.MockPatchObject(
+            instances, 'RESPONSE_CACHE_SIZE', 2))
+        for ec2_id in IDS:
+            self.ids(InstanceIds=[ec2_id])
+        self.assertEqual(2, len(instances._RESPONSES))
+
     def test_instance_status(self):
         statuses = self.ok('DescribeInstanceStatus')['InstanceStatuses']
         self.assertEqual([(IDS[0], 'ok'), (IDS[2], 'ok')],

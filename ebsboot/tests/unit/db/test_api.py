@@ -1,5 +1,6 @@
 """Tenancy and compare-and-set in the database API."""
 
+import sqlite3
 import threading
 
 from oslo_db import exception as db_exc
@@ -347,6 +348,34 @@ class EngineTest(base.TestCase):
                 sa.text('PRAGMA busy_timeout')).scalar())
             self.assertEqual('wal', conn.execute(
                 sa.text('PRAGMA journal_mode')).scalar())
+
+    def test_data_version_changes_with_every_commit(self):
+        admin = ebs_context.get_admin_context()
+        first = db.data_version()
+        self.assertEqual(first, db.data_version())
+        db.volume_create(admin, _volume('alpha', 'vol-1'))
+        second = db.data_version()
+        self.assertNotEqual(first, second)
+        # A commit of another process' connection.
+        other = sqlite3.connect(db.get_engine().url.database)
+        with other:
+            other.execute("UPDATE volumes SET status = 'error'")
+        other.close()
+        self.assertNotIn(db.data_version(), (first, second))
+        # Reads change nothing.
+        third = db.data_version()
+        db.volume_list(admin)
+        self.assertEqual(third, db.data_version())
+
+    def test_data_version_of_a_new_engine_never_matches_an_old_one(self):
+        before = db.data_version()
+        db.dispose_engine()
+        self.assertNotEqual(before, db.data_version())
+
+    def test_no_data_version_in_memory(self):
+        db.dispose_engine()
+        self.config.config(connection='sqlite://', group='database')
+        self.assertIsNone(db.data_version())
 
     def test_sqlite_memory_keeps_oslo_db_pool(self):
         db.dispose_engine()
