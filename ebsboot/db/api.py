@@ -184,9 +184,15 @@ def credential_create(context, access_key, secret_key, project_id):
 
 
 def credential_get(context, access_key):
+    """The credential row of ``access_key`` (read-only), or None.
+
+    Every EC2 request reads one: a plain row, not an ORM object.
+    """
+    table = models.Credential.__table__
     with _reader(context) as session:
-        return session.query(models.Credential).filter_by(
-            access_key=access_key).first()
+        return session.connection().execute(
+            sa.select(table).where(table.c.access_key == access_key)
+        ).first()
 
 
 def credential_list(context, project_id=None):
