@@ -105,20 +105,31 @@ def stop_process(process, timeout=60):
         return 'hung (killed)'
 
 
-class Ebsboot:
+class LocalServer:
+    """A server process of the benchmark, on a free loopback port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.process = None
+
+    def stop(self):
+        """Stop the process (if started); its exit status."""
+        return stop_process(self.process) if self.process else None
+
+
+class Ebsboot(LocalServer):
     """An ebsboot all-in-one with its state in ``<tmp>/ebsboot``."""
 
     name = 'ebsboot'
 
     def __init__(self, tmp):
+        super().__init__()
         self.state = os.path.join(tmp, 'ebsboot')
         os.makedirs(self.state)
         self.log_file = os.path.join(tmp, 'ebsboot.log')
         self.out_file = os.path.join(tmp, 'ebsboot.out')
         self.conf = os.path.join(tmp, 'ebsboot.conf')
-        self.port = free_port()
-        self.endpoint = 'http://127.0.0.1:%d' % self.port
-        self.process = None
         self.credentials = None
 
     def manage(self, *args):
@@ -153,9 +164,6 @@ class Ebsboot:
                            self.credentials['access_key'],
                            self.credentials['secret_key'])
 
-    def stop(self):
-        return stop_process(self.process) if self.process else None
-
     def volume_files(self):
         path = os.path.join(self.state, 'volumes')
         if not os.path.isdir(path):
@@ -187,16 +195,14 @@ class Ebsboot:
         return records[-limit:], len(records), locked
 
 
-class Moto:
+class Moto(LocalServer):
     """``moto_server`` from ``bench/.moto-venv`` (created on first use)."""
 
     name = 'moto'
 
     def __init__(self, tmp):
+        super().__init__()
         self.log_file = os.path.join(tmp, 'moto.log')
-        self.port = free_port()
-        self.endpoint = 'http://127.0.0.1:%d' % self.port
-        self.process = None
 
     @staticmethod
     def ensure_venv():
@@ -234,11 +240,8 @@ class Moto:
     def client(self):
         return make_client(self.endpoint, 'us-east-1', 'testing', 'testing')
 
-    def stop(self):
-        return stop_process(self.process) if self.process else None
 
-
-class Replay:
+class Replay(LocalServer):
     """``replay_server.py``: ebsboot's own answer, served in no time.
 
     The client's floor for that answer: what a boto3 call costs with the
@@ -248,10 +251,8 @@ class Replay:
     name = 'floor'
 
     def __init__(self, tmp):
+        super().__init__()
         self.body_file = os.path.join(tmp, 'describe-instances.xml')
-        self.port = free_port()
-        self.endpoint = 'http://127.0.0.1:%d' % self.port
-        self.process = None
 
     def start(self, body):
         with open(self.body_file, 'wb') as f:
@@ -263,9 +264,6 @@ class Replay:
 
     def client(self):
         return make_client(self.endpoint, 'RegionOne', 'replay', 'replay')
-
-    def stop(self):
-        return stop_process(self.process) if self.process else None
 
 
 def make_client(endpoint, region, access_key, secret_key):
