@@ -61,6 +61,7 @@ UnknownParameter = _error(
     'UnknownParameter',
     message='The parameter %(param)s is not recognized')
 InvalidFilter = _error('InvalidFilter')
+FilterLimitExceeded = _error('FilterLimitExceeded')
 InvalidPaginationToken = _error(
     'InvalidPaginationToken',
     message='The token %(token)s is invalid.')

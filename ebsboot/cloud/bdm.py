@@ -45,7 +45,6 @@ NOVA_KEYS = ('source_type', 'destination_type', 'snapshot_id', 'boot_index',
              'device_type', 'disk_bus', 'guest_format', 'image_id',
              'volume_id', 'no_device', 'tag', 'volume_type')
 
-VOLUME_TYPES = tuple(volumes.MIN_SIZE)
 
 _DEVICE_RE = re.compile(r'(?:/dev/)?([a-z][a-z0-9]{0,31})\Z')
 _EPHEMERAL_RE = re.compile(r'ephemeral([0-9]|1[0-9]|2[0-3])\Z')
@@ -106,10 +105,8 @@ def _ebs_from_params(ebs, bdm, context, require_source):
     ebs.get_int('Iops', min=0)
     ebs.get_int('Throughput', min=0)
     volume_type = ebs.get_str('VolumeType')
-    if volume_type is not None and volume_type not in VOLUME_TYPES:
-        raise exception.InvalidParameterValue(
-            "Value (%s) for parameter %sVolumeType is invalid. Expected one "
-            "of: %s." % (volume_type, ebs.prefix, ', '.join(VOLUME_TYPES)))
+    if volume_type is not None:
+        volumes.check_volume_type(volume_type, ebs.prefix + 'VolumeType')
     size = ebs.get_int('VolumeSize')
     if size is not None:
         low = volumes.MIN_SIZE[volume_type] if volume_type else 1

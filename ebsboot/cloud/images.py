@@ -38,6 +38,7 @@ from stevedore import driver as stevedore_driver
 
 from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import ec2ids
+from ebsboot.cloud import validation
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
@@ -51,7 +52,6 @@ ARCHITECTURES = ('i386', 'x86_64', 'arm64', 'x86_64_mac', 'arm64_mac')
 DEFAULT_ARCHITECTURE = 'i386'
 # EC2 boot modes and the Nova image property that says the same.
 BOOT_MODES = {'legacy-bios': 'bios', 'uefi': 'uefi', 'uefi-preferred': 'uefi'}
-MAX_DESCRIPTION = 255
 
 _NAME_RE = re.compile(r"[A-Za-z0-9()\[\] ./\-'@_]{3,128}\Z")
 # Backend (Glance) statuses other than ``active``, as EC2 image states.
@@ -357,13 +357,6 @@ def _check_unique_name(context, name):
                 name=name, id=image_ec2_id(image))
 
 
-def _check_description(description):
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise exception.InvalidParameterValue(
-            'The description must be at most %d characters long.'
-            % MAX_DESCRIPTION)
-
-
 def _check_architecture(architecture):
     if architecture not in ARCHITECTURES:
         raise exception.InvalidParameterValue(
@@ -424,7 +417,7 @@ def register_image(context, name, root_device_name, bdms, description=None,
     :returns: the image.
     """
     check_name(name)
-    _check_description(description)
+    validation.check_description(description)
     architecture = architecture or DEFAULT_ARCHITECTURE
     _check_architecture(architecture)
     if state != 'pending':
@@ -488,7 +481,7 @@ def import_boot_image(context, kind, path, name, description=None,
     :returns: the image.
     """
     check_name(name)
-    _check_description(description)
+    validation.check_description(description)
     if architecture is not None:
         _check_architecture(architecture)
     try:
@@ -583,7 +576,7 @@ def deregister_image(context, ec2_id, delete_associated_snapshots=False):
 
 def modify_description(context, ec2_id, description):
     """Set (or, with ``''``, clear) the description of an own image."""
-    _check_description(description)
+    validation.check_description(description)
     image = get_own_image(context, ec2_id, IMAGE_TYPES)
     if description:
         return get_backend().update(context, image['id'],

@@ -22,6 +22,7 @@ from ebsboot.cloud import images as cloud_images
 # Adds the batched launch steps to the launch flow.
 from ebsboot.cloud import launch_batch  # noqa: F401
 from ebsboot.cloud import tasks
+from ebsboot.cloud import validation
 from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.conf import compute as compute_conf
@@ -102,9 +103,7 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
     request.pop('context')
     digest = _digest(request)
     if client_token:
-        if len(client_token) > 64 or not client_token.isascii():
-            raise exception.InvalidParameterValue(
-                'ClientToken must be at most 64 ASCII characters.')
+        validation.check_client_token(client_token)
         existing = db.instance_list(context, client_token=client_token)
         if existing:
             if existing[0].request_digest != digest:

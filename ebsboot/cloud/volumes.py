@@ -11,6 +11,7 @@ import uuid
 from oslo_log import log as logging
 
 from ebsboot.cloud import ec2ids
+from ebsboot.cloud import validation
 from ebsboot.conf import CONF
 from ebsboot.db import api as db
 from ebsboot import exception
@@ -44,6 +45,14 @@ def check_zone(zone):
         raise exception.InvalidZoneNotFound(zone=zone)
 
 
+def check_volume_type(volume_type, param='VolumeType'):
+    """Refuse a volume type EC2 does not have."""
+    if volume_type not in MIN_SIZE:
+        raise exception.InvalidParameterValue(
+            'Value (%s) for parameter %s is invalid. Expected one of: %s.'
+            % (volume_type, param, ', '.join(MIN_SIZE)))
+
+
 def _digest(*values):
     return hashlib.sha256(repr(values).encode()).hexdigest()
 
@@ -51,8 +60,10 @@ def _digest(*values):
 def create_volume(context, zone, size=None, snapshot_ec2_id=None,
                   volume_type=None, client_token=None):
     volume_type = volume_type or CONF.volume.default_volume_type
+    check_volume_type(volume_type)
     digest = _digest(zone, size, snapshot_ec2_id, volume_type)
     if client_token:
+        validation.check_client_token(client_token)
         existing = db.volume_get_by_client_token(context, client_token)
         if existing is not None:
             if existing.request_digest != digest:
@@ -160,6 +171,7 @@ def release_volume(context, volume, delete):
 
 
 def create_snapshot(context, volume_ec2_id, description=None):
+    validation.check_description(description)
     volume = get_volume(context, volume_ec2_id)
     if volume.status not in ('available', 'in-use'):
         raise exception.IncorrectState(

@@ -6,6 +6,8 @@ XML. Every failure becomes an EC2 error document; a bug becomes a logged
 ``InternalError`` (500), never a traceback on the wire.
 """
 
+import urllib.parse
+
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 import webob
@@ -38,9 +40,48 @@ PROTOCOL_PARAMS = frozenset((
     'X-Amz-Security-Token',
 ))
 
+RESOURCE_MODULES = (regions, volumes, snapshots, images, instances)
 ACTIONS = {}
-for _module in (regions, volumes, snapshots, images, instances):
+for _module in RESOURCE_MODULES:
     ACTIONS.update(_module.ACTIONS)
+
+
+def _read_form(request):
+    """The request's parameters (query and form body) as a dict of str.
+
+    :raises InvalidRequest: for a request over ``[api] max_request_size``
+        or a body that is not a form.
+    :raises InvalidParameterValue: for parameters that are not UTF-8 or a
+        name given more than once.
+    """
+    limit = CONF.api.max_request_size
+    if ((request.content_length or 0) > limit or
+            len(request.query_string) > limit):
+        raise exception.InvalidRequest('The request is too large.')
+    if request.method == 'POST' and request.content_type not in (
+            '', 'application/x-www-form-urlencoded'):
+        raise exception.InvalidRequest(
+            'A POST request must carry its parameters as '
+            'application/x-www-form-urlencoded, not %s.'
+            % request.content_type)
+    try:
+        items = list(request.GET.items())
+        if request.method == 'POST':
+            # webob would put U+FFFD for what is not UTF-8; refuse it as
+            # the query string's is refused.
+            items += urllib.parse.parse_qsl(
+                request.body.decode('utf-8'), keep_blank_values=True,
+                errors='strict')
+    except UnicodeDecodeError:
+        raise exception.InvalidParameterValue(
+            'The request parameters are not valid UTF-8.')
+    form = {}
+    for name, value in items:
+        if name in form:
+            raise exception.InvalidParameterValue(
+                'The parameter %s is given more than once.' % name)
+        form[name] = value
+    return form
 
 
 class EC2Application:
@@ -58,9 +99,7 @@ class EC2Application:
             if request.method not in ('GET', 'POST'):
                 raise exception.InvalidRequest(
                     'The EC2 API accepts GET and POST only.')
-            if (request.content_length or 0) > CONF.api.max_request_size:
-                raise exception.InvalidRequest('The request is too large.')
-            form = dict(request.params.items())
+            form = _read_form(request)
             action = form.get('Action')
             version = form.get('Version') or DEFAULT_VERSION
             context = self._authenticate(request, request_id)

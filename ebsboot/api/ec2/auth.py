@@ -233,13 +233,10 @@ def _parse_sigv4_date(value):
 
 def _parse_http_date(value):
     try:
-        timestamp = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        timestamp = None
-    if timestamp is None:
+        return _utc(email.utils.parsedate_to_datetime(value))
+    except (TypeError, ValueError, OverflowError):
         raise exception.IncompleteSignature(
             'The Date header is not a valid HTTP date: %r.' % value)
-    return _utc(timestamp)
 
 
 def _check_scope(scope, timestamp, region, service):
@@ -388,10 +385,14 @@ def _check_sigv2_time(timestamp, expires, ttl, now):
         raise exception.MissingParameter(param='Timestamp')
     value = timestamp or expires
     try:
-        moment = _utc(datetime.datetime.fromisoformat(value))
+        moment = datetime.datetime.fromisoformat(value)
     except ValueError:
         raise exception.InvalidParameterValue(
             'Invalid ISO 8601 date: %r.' % value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    # Aware datetimes compare without conversion to UTC, which overflows
+    # at the ends of the calendar (0001-01-01T00:00:00+14:00).
     if timestamp and abs(now - moment) > ttl:
         raise exception.RequestExpired(_EXPIRED)
     if expires and now > moment:

@@ -20,6 +20,17 @@ from ebsboot import exception
 _INDEX_RE = re.compile(r'[1-9][0-9]*\Z')
 _INT_RE = re.compile(r'-?[0-9]+\Z')
 
+#: The deepest parameter name accepted, in dotted parts. EC2's deepest
+#: inputs (launch template data) have six; the bound keeps a crafted name
+#: from costing more than a parse.
+MAX_DEPTH = 12
+#: The most entries one list parameter may have (AWS takes at most 1000
+#: ids in one call).
+MAX_LIST_LENGTH = 1000
+#: AWS's limits on Filter.N: filters per call, values per filter.
+MAX_FILTERS = 50
+MAX_FILTER_VALUES = 200
+
 
 def _invalid(message):
     return exception.InvalidParameterValue(message)
@@ -29,7 +40,11 @@ def _to_tree(params):
     """Nest flat dotted names into dicts of dicts, leaves being the values."""
     root = {}
     for key, value in params.items():
-        parts = key.split('.')
+        parts = key.split('.', MAX_DEPTH)
+        if len(parts) > MAX_DEPTH:
+            raise _invalid('The parameter name %s... is nested more than '
+                           '%d levels deep.'
+                           % ('.'.join(parts[:3]), MAX_DEPTH))
         if '' in parts:
             raise _invalid('The parameter name %s is malformed.' % key)
         node = root
@@ -62,6 +77,10 @@ def _build(node, path):
         named = next(name for name in node if not name.isdigit())
         raise _invalid('The parameter %s.%s is not valid: %s is a list.'
                        % (path, named, path))
+    if len(node) > MAX_LIST_LENGTH:
+        raise _invalid('The parameter %s has %d entries; at most %d are '
+                       'accepted in one request.'
+                       % (path, len(node), MAX_LIST_LENGTH))
     entries = []
     for name, child in node.items():
         if not name.isascii() or not _INDEX_RE.match(name):
@@ -81,7 +100,8 @@ def unflatten(params):
         or a dict, nested likewise.
     :raises InvalidParameterValue: for a name used both as a value and as
         a structure, a level mixing list indexes and member names, a bad
-        list index or an empty name part.
+        list index, an empty name part, a name nested deeper than
+        ``MAX_DEPTH`` or a list longer than ``MAX_LIST_LENGTH``.
     """
     tree = _to_tree(params)
     return {name: _build(child, name) for name, child in tree.items()}
@@ -211,10 +231,17 @@ class Params(object):
         """The ``Filter`` list as a dict of filter name to its values.
 
         Filters repeating a name have their values merged. A filter without
-        a name or without values is an InvalidParameterValue.
+        a name or without values is an InvalidParameterValue; more than
+        ``MAX_FILTERS`` filters, or more than ``MAX_FILTER_VALUES`` values
+        in one, a FilterLimitExceeded.
         """
         filters = {}
-        for index, entry in enumerate(self.get_dict_list('Filter'), 1):
+        entries = self.get_dict_list('Filter')
+        if len(entries) > MAX_FILTERS:
+            raise exception.FilterLimitExceeded(
+                'The maximum number of filters specified on a single call '
+                'is %d.' % MAX_FILTERS)
+        for index, entry in enumerate(entries, 1):
             name = entry.get('Name')
             if not isinstance(name, str) or not name:
                 raise _invalid('The filter Filter.%d has no name.' % index)
@@ -226,7 +253,12 @@ class Params(object):
                 raise _invalid("The filter '%s' has no value." % name)
             values = _scalar_list(entry['Value'],
                                   'Filter.%d.Value' % index)
-            filters.setdefault(name, []).extend(values)
+            merged = filters.setdefault(name, [])
+            merged.extend(values)
+            if len(merged) > MAX_FILTER_VALUES:
+                raise exception.FilterLimitExceeded(
+                    'The maximum number of filter values specified on a '
+                    'single call is %d.' % MAX_FILTER_VALUES)
         return filters
 
     def check_unknown(self, allowed):

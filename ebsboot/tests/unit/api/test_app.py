@@ -8,6 +8,7 @@ from botocore import credentials as botocore_credentials
 from botocore import parsers
 import botocore.session
 from oslo_policy import policy as oslo_policy
+import webob
 
 from ebsboot.api.ec2 import app as ec2_app
 from ebsboot.conf import CONF
@@ -18,6 +19,7 @@ from ebsboot.tests.unit.api import test_auth
 from ebsboot.tests.unit import base
 
 MODEL = botocore.session.get_session().get_service_model('ec2')
+FORM = 'application/x-www-form-urlencoded'
 
 
 class AppTest(base.TestCase):
@@ -100,3 +102,39 @@ class AppTest(base.TestCase):
                               'Filter.1.Name': 'x' * 2000})
         self.assertEqual(400, response.status_int)
         self.assertEqual(CONF.api.max_request_size, 1024)
+
+    def unsigned(self, path, method='GET', body=None, content_type=None):
+        request = webob.Request.blank(path, method=method)
+        if body is not None:
+            request.body = body
+        if content_type:
+            request.content_type = content_type
+        return request.get_response(self.app)
+
+    def test_undecodable_parameters(self):
+        for path in ('/?Action=%FF', '/?%FF=x', '/?Action=DescribeRegions'
+                     '&X-Amz-Date=%C0%80'):
+            response = self.unsigned(path)
+            self.assertEqual(400, response.status_int, path)
+            self.assertEqual('InvalidParameterValue', self.parse(
+                'DescribeRegions', response)['Error']['Code'])
+        response = self.unsigned('/', method='POST', body=b'Action=%FF',
+                                 content_type=FORM)
+        self.assertEqual(400, response.status_int)
+
+    def test_parameter_given_twice(self):
+        response = self.unsigned('/?Action=DescribeRegions&Action=Nope')
+        self.assertEqual(400, response.status_int)
+        self.assertIn(b'given more than once', response.body)
+
+    def test_body_that_is_not_a_form(self):
+        response = self.unsigned('/', method='POST', body=b'{"Action": 1}',
+                                 content_type='application/json')
+        self.assertEqual(400, response.status_int)
+        self.assertIn(b'<Code>InvalidRequest</Code>', response.body)
+
+    def test_oversized_query_refused(self):
+        self.config.config(max_request_size=1024, group='api')
+        response = self.unsigned('/?Action=DescribeRegions&X=' + 'x' * 2000)
+        self.assertEqual(400, response.status_int)
+        self.assertIn(b'<Code>InvalidRequest</Code>', response.body)

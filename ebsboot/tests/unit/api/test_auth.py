@@ -515,6 +515,21 @@ class TestSigV2(AuthTestCase):
         self.assertRejected(exception.RequestExpired, request,
                             now=NOW + datetime.timedelta(hours=2, seconds=1))
 
+    def test_dates_at_the_ends_of_the_calendar(self):
+        # Converted to UTC, these fall outside what datetime can hold.
+        request = self.sign(
+            changes={'Timestamp': '0001-01-01T00:00:00+14:00'})
+        self.assertRejected(exception.RequestExpired, request)
+        request = self.sign(
+            changes={'Timestamp': '9999-12-31T23:59:59-14:00'})
+        self.assertRejected(exception.RequestExpired, request)
+        request = self.sign(changes={
+            'Timestamp': None, 'Expires': '9999-12-31T23:59:59-14:00'})
+        self.assertEqual(ACCESS_KEY, self.verify(request))
+        request = self.sign(changes={
+            'Timestamp': None, 'Expires': '0001-01-01T00:00:00+14:00'})
+        self.assertRejected(exception.RequestExpired, request)
+
     def test_timestamp_and_expires(self):
         request = self.sign(changes={'Expires': '2024-05-17T13:00:00Z'})
         self.assertRejected(exception.InvalidParameterCombination, request)

@@ -224,6 +224,23 @@ class UnflattenTest(base.BaseTestCase):
         self._assert_invalid({'A.': 'a'})
         self._assert_invalid({'': 'a'})
 
+    def test_nesting_is_bounded(self):
+        deepest = 'A' + '.b' * (params.MAX_DEPTH - 1)
+        self.assertIn('A', params.unflatten({deepest: 'x'}))
+        for depth in (params.MAX_DEPTH, 1000, 100000):
+            exc = self.assertRaises(exception.InvalidParameterValue,
+                                    params.unflatten,
+                                    {'Filter.1' + '.a' * depth: 'x'})
+            self.assertIn('nested more than', exc.msg)
+
+    def test_list_length_is_bounded(self):
+        longest = {'VolumeId.%d' % n: 'v'
+                   for n in range(1, params.MAX_LIST_LENGTH + 1)}
+        self.assertEqual(params.MAX_LIST_LENGTH,
+                         len(params.unflatten(longest)['VolumeId']))
+        longest['VolumeId.%d' % (params.MAX_LIST_LENGTH + 1)] = 'v'
+        self._assert_invalid(longest)
+
     def test_error_message_names_parameter(self):
         exc = self.assertRaises(exception.InvalidParameterValue,
                                 params.unflatten, {'A': '1', 'A.1': '2'})
@@ -377,6 +394,27 @@ class ParamsTest(base.BaseTestCase):
             p = params.Params.from_flat(flat)
             self.assertRaises(exception.InvalidParameterValue,
                               p.get_filters)
+
+    def test_filter_limits(self):
+        def flat(filters, values):
+            items = {}
+            for f in range(1, filters + 1):
+                items['Filter.%d.Name' % f] = 'status'
+                for v in range(1, values + 1):
+                    items['Filter.%d.Value.%d' % (f, v)] = '*%d*' % v
+            return params.Params.from_flat(items)
+
+        self.assertEqual(200, len(flat(1, 200).get_filters()['status']))
+        for filters, values in ((1, 201), (2, 101), (51, 1)):
+            exc = self.assertRaises(exception.FilterLimitExceeded,
+                                    flat(filters, values).get_filters)
+            self.assertEqual('FilterLimitExceeded', exc.code)
+        # Distinct names: 50 filters of one value each are fine.
+        many = {}
+        for f in range(1, 51):
+            many['Filter.%d.Name' % f] = 'name-%d' % f
+            many['Filter.%d.Value' % f] = 'x'
+        self.assertEqual(50, len(params.Params.from_flat(many).get_filters()))
 
     def test_check_unknown(self):
         p = params.Params.from_flat({'VolumeId.1': 'v', 'Bogus': 'x'})

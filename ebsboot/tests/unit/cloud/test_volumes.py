@@ -79,11 +79,26 @@ class CloudVolumesTest(base.ServiceTestCase):
                           snapshot_ec2_id='snap-0123456789abcdef0')
         self.assertRaises(exception.InvalidVolumeIDMalformed,
                           volumes.create_snapshot, self.ctxt, 'vol-x')
+        for kwargs in ({'volume_type': 'gp9'}, {'volume_type': 'GP2'},
+                       {'client_token': 'x' * 65},
+                       {'client_token': '\u00fc'}):
+            self.assertRaises(exception.InvalidParameterValue,
+                              volumes.create_volume, self.ctxt, 'nova',
+                              size=1, **kwargs)
+        self.assertRaises(exception.InvalidParameterValue,
+                          volumes.create_snapshot, self.ctxt, volume.ec2_id,
+                          description='x' * 70000)
         self.assertEqual(1, db.count_rows(self.ctxt, 'Volume'))
         self.assertEqual(0, db.count_rows(self.ctxt, 'Snapshot'))
         self.assertEqual(calls, self.volume_driver.calls)
         self.assertEqual([volume.ec2_id],
                          [v.ec2_id for v in volumes.list_volumes(self.ctxt)])
+
+    def test_longest_description(self):
+        volume = self._available_volume()
+        snapshot = volumes.create_snapshot(self.ctxt, volume.ec2_id,
+                                           description='d' * 255)
+        self.assertEqual('d' * 255, snapshot.description)
 
     def test_state_guards(self):
         volume = self._available_volume()
