@@ -108,10 +108,11 @@ def open_source(path, block_devices=False):
         # Regular files and block devices read the same either way; a
         # blocking descriptor is what file objects expect.
         os.set_blocking(fd, True)
-        return SourceFile(path, os.fdopen(fd, 'rb'))
+        file = os.fdopen(fd, 'rb')
     except BaseException:
         os.close(fd)
         raise
+    return SourceFile(path, file)
 
 
 def copy_to(source, target):

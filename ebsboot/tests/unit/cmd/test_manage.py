@@ -5,6 +5,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from unittest import mock
 
@@ -166,6 +168,28 @@ class ImageImportTestCase(base.TestCase):
         self.assertEqual(1, len(errors))
         self.assertIn('is not a regular file', errors[0])
         self.assertEqual([], self._images())
+
+    def test_fifo_fails_fast_in_the_command(self):
+        # The same through the ebsboot-manage entry point, in a process
+        # of its own that the timeout ends should it hang.
+        fifo = os.path.join(self.state, 'fifo')
+        os.mkfifo(fifo)
+        config = fakes.write(
+            os.path.join(self.state, 'ebsboot.conf'),
+            b'[DEFAULT]\nstate_path = %s\n[database]\n'
+            b'connection = sqlite:///%s/ebsboot.sqlite\n'
+            % (self.state.encode(), self.state.encode()))
+        result = subprocess.run(
+            [sys.executable, '-c',
+             'import sys; from ebsboot.cmd import manage; '
+             'manage.main(["ebsboot-manage"] + sys.argv[1:])',
+             '--config-file', config, 'image', 'import-kernel', fifo,
+             '--project', 'alpha', '--architecture', 'x86_64'],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(1, result.returncode)
+        self.assertIn('Cannot import %s: %s is not a regular file'
+                      % (fifo, fifo), result.stderr)
+        self.assertEqual('', result.stdout)
 
     def test_stores_the_bytes_it_checked(self):
         # The file is read once open: a file renamed over the path after
