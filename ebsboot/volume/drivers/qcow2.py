@@ -25,6 +25,10 @@ Layout (``[qcow2]`` options)::
   its identity never changes. When the volume is an overlay on snapshot P,
   the copy keeps P as its backing file (``-B``) and holds only the clusters
   the volume wrote since it was made from P.
+* An imported snapshot is a ``qemu-img convert`` of the operator's image,
+  read through the file the import opened: raw data straight from it, a
+  qcow2 image from an unnamed private copy in the snapshots folder (see
+  ``import_snapshot``).
 * Files are written under a hidden temporary name in the same folder and
   renamed once complete and flushed: a crash never leaves half a file under
   the final name, and a retry overwrites what an earlier attempt left.
