@@ -579,6 +579,14 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertData(path, '0x3c', '1G', '64k')
         self.assertLess(info['actual-size'], 4 * units.Mi)
 
+    def test_import_raw_of_a_size_not_in_sectors(self):
+        source = os.path.join(self.root, 'odd.raw')
+        with open(source, 'wb') as f:
+            f.write(b'\x5a' * 1000)
+        snapshot = self._imported(source, 'raw')
+        self.assertEqual(1024, _info(self._spath(snapshot))['virtual-size'])
+        self.assertData(self._spath(snapshot), '0x5a', 0, 1000)
+
     def test_import_twice_keeps_the_first_copy(self):
         source = self._raw_image()
         snapshot = self._imported(source, 'raw')
