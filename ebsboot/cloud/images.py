@@ -474,7 +474,9 @@ def import_boot_image(context, kind, path, name, description=None,
 
     The name and description are checked as RegisterImage checks them; the
     file as ``bootfiles.inspect`` does (which also tells a kernel's
-    architecture). ``public`` lets every project launch it.
+    architecture). The file is opened once (a regular file, not a
+    symbolic link, FIFO or device) and both checked and stored from that
+    open file. ``public`` lets every project launch it.
 
     :raises: InvalidAMIName.Malformed/.Duplicate, InvalidParameterValue
         (also for a file that is not what ``kind`` says), OSError.
@@ -485,17 +487,23 @@ def import_boot_image(context, kind, path, name, description=None,
     if architecture is not None:
         _check_architecture(architecture)
     try:
-        architecture = bootfiles.inspect(kind, path, architecture)
+        source = bootfiles.open_boot_file(path)
     except bootfiles.InvalidBootFile as e:
         raise exception.InvalidParameterValue(str(e))
-    _check_unique_name(context, name)
-    properties = {_ID_PROPERTY: ec2ids.new_id(kind),
-                  'architecture': architecture}
-    if description:
-        properties['description'] = description
-    image = get_backend().create_with_data(
-        context, name, properties, path, kind, kind,
-        visibility='public' if public else 'private')
+    with source:
+        try:
+            architecture = bootfiles.inspect(kind, source, architecture)
+        except bootfiles.InvalidBootFile as e:
+            raise exception.InvalidParameterValue(str(e))
+        _check_unique_name(context, name)
+        properties = {_ID_PROPERTY: ec2ids.new_id(kind),
+                      'architecture': architecture}
+        if description:
+            properties['description'] = description
+        # The bytes inspected, from the same open file.
+        image = get_backend().create_with_data(
+            context, name, properties, source.rewind(), kind, kind,
+            visibility='public' if public else 'private')
     LOG.info('Imported %s as %s %s (%s) of project %s', path,
              IMAGE_TYPES[kind], properties[_ID_PROPERTY], image['id'],
              context.project_id)

@@ -33,6 +33,7 @@ from ebsboot.db import api as db
 from ebsboot.db import migration
 from ebsboot import exception
 from ebsboot.image import bootfiles
+from ebsboot import importfile
 from ebsboot.volume import diskimage
 from ebsboot.volume import manager as volume_manager
 
@@ -99,16 +100,25 @@ class SnapshotCommands:
         """Import a raw or qcow2 disk image as a completed snapshot.
 
         Runs on the volume host, with its configuration: the snapshot row
-        names ``CONF.host`` and the volume driver stores the data. The row
-        is ``pending`` while the driver copies the image, then
-        ``completed``; on failure it is ``error`` (with the reason as its
-        state message), the driver's copy is removed and the command exits
-        with a non-zero status.
+        names ``CONF.host`` and the volume driver stores the data. The
+        file is opened once and only read through that open file (see
+        ``ebsboot.importfile``). The row is ``pending`` while the driver
+        copies the image, then ``completed``; on failure it is ``error``
+        (with the reason as its state message), the driver's copy is
+        removed and the command exits with a non-zero status.
         """
         if not project:
             sys.exit('--project is required')
         try:
-            image = diskimage.inspect(path, CONF.qcow2.qemu_img)
+            source = importfile.open_source(path, block_devices=True)
+        except importfile.RefusedFile as e:
+            sys.exit('Cannot import %s: %s' % (path, e))
+        with source:
+            self._import(source, path, project, description, fmt)
+
+    def _import(self, source, path, project, description, fmt):
+        try:
+            image = diskimage.inspect(source, CONF.qcow2.qemu_img)
         except exception.InvalidDiskImage as e:
             sys.exit('Cannot import %s: %s' % (path, e))
         size = diskimage.size_in_gib(image.virtual_size)
@@ -145,7 +155,7 @@ class SnapshotCommands:
         fields = {field: getattr(snapshot, field)
                   for field in volume_manager.SNAPSHOT_FIELDS}
         try:
-            update = driver.import_snapshot(fields, image.path, image.format)
+            update = driver.import_snapshot(fields, source, image.format)
             db.snapshot_update(ctxt, snapshot.id,
                                dict(update or {}, status='completed',
                                     progress=100),

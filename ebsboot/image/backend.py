@@ -61,9 +61,13 @@ class ImageBackend(metaclass=abc.ABCMeta):
         """
 
     @abc.abstractmethod
-    def create_with_data(self, context, name, properties, path, disk_format,
+    def create_with_data(self, context, name, properties, data, disk_format,
                          container_format, visibility='private'):
-        """Store an image holding the bytes of the file ``path``.
+        """Store an image holding the bytes of ``data``.
+
+        ``data`` is a binary file object of a regular file, at its start;
+        the image holds what reading it to its end gives (never reopen
+        the file by a name).
 
         The image is owned by the context's project and returned
         ``active``; if anything fails, nothing of it is left.

@@ -4,10 +4,16 @@ A direct kernel boot loads the kernel and the ramdisk (an initramfs) as
 they are. The checks here catch the usual mistakes of an import (a disk
 image or a ramdisk given as the kernel, kernel and ramdisk swapped); they
 do not prove that a file boots.
+
+A file to import is opened once (``open_boot_file``: a regular file, not a
+symbolic link, a FIFO or a device) and then read only through that open
+file, for these checks and for the copy into the image backend.
 """
 
 import os
 import struct
+
+from ebsboot import importfile
 
 KERNEL = 'aki'
 RAMDISK = 'ari'
@@ -38,26 +44,35 @@ def kernel_architecture(head):
     return None
 
 
-def _head(path):
+def open_boot_file(path):
+    """Open a kernel or ramdisk file to import, once.
+
+    :raises InvalidBootFile: missing, unreadable, a symbolic link or not
+        a regular file.
+    :returns: an ``ebsboot.importfile.SourceFile`` the caller closes.
+    """
     try:
-        with open(path, 'rb') as f:
-            size = os.fstat(f.fileno()).st_size
-            return f.read(_HEAD), size
-    except OSError as e:
+        return importfile.open_source(path)
+    except importfile.RefusedFile as e:
         raise InvalidBootFile(str(e))
 
 
-def inspect(kind, path, architecture=None):
+def inspect(kind, source, architecture=None):
     """The architecture of a kernel or ramdisk file to import.
 
     :param kind: ``KERNEL`` or ``RAMDISK``.
+    :param source: the file, from ``open_boot_file``.
     :param architecture: the operator's word for it. A kernel of another
         architecture is refused; without it, a kernel must be one
         ``kernel_architecture`` recognises, and a ramdisk is ``x86_64``.
     :raises InvalidBootFile: why the file cannot be imported.
     """
-    head, size = _head(path)
-    if not size or not os.path.isfile(path):
+    path = source.path
+    try:
+        head = os.pread(source.fd, _HEAD, 0)
+    except OSError as e:
+        raise InvalidBootFile('%s: %s' % (path, e.strerror))
+    if not head:
         raise InvalidBootFile('%s is not a regular file with data' % path)
     found = kernel_architecture(head)
     if kind == RAMDISK:

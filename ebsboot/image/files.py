@@ -50,6 +50,16 @@ def copy(source, target):
         return dst.tell()
 
 
+def write_from(data, target):
+    """Write the rest of the file object ``data`` to ``target``.
+
+    Returns the byte count.
+    """
+    with open(target, 'wb') as dst:
+        shutil.copyfileobj(data, dst, CHUNK)
+        return dst.tell()
+
+
 def remove(path):
     """Remove a file; a missing one is no error."""
     with contextlib.suppress(FileNotFoundError):

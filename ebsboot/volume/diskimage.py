@@ -1,22 +1,32 @@
 """Disk image files that operators import as snapshots.
 
-``inspect`` runs ``qemu-img info`` on a file and accepts it only if it is a
-self-contained raw or qcow2 image: a qcow2 file may name any host file as
-its backing file or external data file, and importing it would copy that
-file into a snapshot a guest can read.
+``inspect`` accepts an open file (``ebsboot.importfile.SourceFile``) only
+if it is a self-contained raw or qcow2 image: a qcow2 file may name any
+host file as its backing file or external data file, and importing it
+would copy that file into a snapshot a guest can read. The content is
+first checked in Python by oslo.utils' ``format_inspector`` (as Nova,
+Cinder and Glance do), and only then shown to ``qemu-img info``, always
+with that format given (``-f``) and through the same open file, so that
+qemu-img never probes a format nor reads another file than the one
+inspected.
 """
 
 import collections
 import json
 import os
 import shutil
-import stat
 import struct
+import subprocess
+import sys
 
 from oslo_concurrency import processutils
+from oslo_log import log as logging
+from oslo_utils.imageutils import format_inspector
 from oslo_utils import units
 
 from ebsboot import exception
+
+LOG = logging.getLogger(__name__)
 
 #: Formats an image may have to be imported.
 IMPORT_FORMATS = ('raw', 'qcow2')
@@ -27,6 +37,11 @@ QEMU_IMG_LIMITS = processutils.ProcessLimits(cpu_time=30,
                                              address_space=1 * units.Gi)
 
 _PRLIMIT = shutil.which('prlimit')
+
+# What format_inspector detects, as qemu-img names it. A partition table
+# or an ISO 9660 file system is a raw disk to qemu.
+_QEMU_FORMATS = {'vhd': 'vpc', 'gpt': 'raw', 'iso': 'raw'}
+_INSPECT_CHUNK = 64 * 1024
 
 
 def limited(cmd):
@@ -43,6 +58,34 @@ def limited(cmd):
     return list(cmd), {'prlimit': QEMU_IMG_LIMITS}
 
 
+def execute(cmd, pass_fds=(), limit=False):
+    """Run ``cmd`` as ``processutils.execute`` does, keeping ``pass_fds``.
+
+    ``processutils.execute`` closes every inherited descriptor; a command
+    that reads an imported file through ``/proc/self/fd/N`` needs it.
+    ``limit`` runs it under ``QEMU_IMG_LIMITS``.
+
+    :returns: (stdout, stderr)
+    :raises processutils.ProcessExecutionError: non-zero exit status.
+    :raises OSError: the command cannot be run.
+    """
+    argv = [str(arg) for arg in cmd]
+    if limit:
+        argv, kwargs = limited(argv)
+        if kwargs:
+            argv = ([sys.executable, '-m', 'oslo_concurrency.prlimit'] +
+                    QEMU_IMG_LIMITS.prlimit_args() + ['--'] + argv)
+    LOG.debug('Running cmd (subprocess): %s', ' '.join(argv))
+    result = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                            capture_output=True, pass_fds=pass_fds,
+                            encoding='utf-8', errors='replace')
+    if result.returncode:
+        raise processutils.ProcessExecutionError(
+            stdout=result.stdout, stderr=result.stderr,
+            exit_code=result.returncode, cmd=' '.join(argv))
+    return result.stdout, result.stderr
+
+
 DiskImage = collections.namedtuple('DiskImage',
                                    ('path', 'format', 'virtual_size'))
 
@@ -52,26 +95,89 @@ def size_in_gib(size):
     return max(1, -(-size // units.Gi))
 
 
-def inspect(path, qemu_img='qemu-img'):
-    """Return the ``DiskImage`` of a file fit for import.
-
-    ``path`` is made absolute (qemu-img would take ``nbd:...`` and the like
-    for a protocol). Raise ``InvalidDiskImage`` if the file is missing or
-    unreadable, has a format other than raw or qcow2, or is a qcow2 image
-    with a backing file, an external data file, encryption or the corrupt
-    flag.
-    """
-    path = os.path.abspath(path)
+def _detect(source):
+    """The format inspector matching the content of ``source``."""
+    # A file object of its own: the wrapper closes it, not the source.
+    with open(source.fd, 'rb', closefd=False) as f:
+        f.seek(0)
+        wrapper = format_inspector.InspectWrapper(f)
+        try:
+            while wrapper.read(_INSPECT_CHUNK) and wrapper.formats is None:
+                pass
+        finally:
+            wrapper.close()
     try:
-        mode = os.stat(path).st_mode
-    except OSError as e:
-        raise exception.InvalidDiskImage('%s: %s' % (path, e.strerror))
-    if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
+        return wrapper.format
+    except format_inspector.ImageFormatError:
+        names = sorted(str(i) for i in wrapper.formats)
+        if names == ['gpt', 'iso']:
+            # A bootable ISO may have a partition table in front.
+            return [i for i in wrapper.formats if str(i) == 'iso'][0]
         raise exception.InvalidDiskImage(
-            '%s is not a file or a block device' % path)
+            '%s looks like several formats at once (%s)'
+            % (source.path, ', '.join(names)))
+
+
+def _safety_failure(source, inspector, failures):
+    """Why the format inspector's safety checks refused ``source``."""
+    path = source.path
+    checks = failures.keys() & {'backing_file', 'data_file'}
+    if str(inspector) == 'qcow2' and checks:
+        header = parse_qcow2_header(os.pread(source.fd, 65536, 0), path)
+        if 'backing_file' in failures:
+            return '%s has a backing file (%s); flatten it first with ' \
+                'qemu-img convert' % (path, header.backing_file)
+        return '%s has an external data file (%s)' % (
+            path, header.data_file)
+    return '%s fails the safety checks of format %s: %s' % (
+        path, inspector, '; '.join(
+            '%s (%s)' % (failure, name)
+            for name, failure in sorted(failures.items())))
+
+
+def detect_format(source):
+    """The format of an open ``SourceFile`` by its content, if safe.
+
+    oslo.utils' format inspector reads the start of the file (all of it
+    for a few formats), finds its format and runs that format's safety
+    checks (backing file, external data file, unknown qcow2 features, a
+    well-formed partition table...).
+
+    :raises InvalidDiskImage: a format other than raw or qcow2, or a
+        failed safety check.
+    :returns: ``'raw'`` or ``'qcow2'``, as qemu-img names it.
+    """
+    inspector = _detect(source)
+    fmt = _QEMU_FORMATS.get(str(inspector), str(inspector))
+    if fmt not in IMPORT_FORMATS:
+        raise exception.InvalidDiskImage(
+            '%s has format %s; only %s images can be imported' % (
+                source.path, fmt, ' and '.join(IMPORT_FORMATS)))
     try:
-        argv, kwargs = limited([qemu_img, 'info', '--output=json', path])
-        out, _err = processutils.execute(*argv, **kwargs)
+        inspector.safety_check()
+    except format_inspector.SafetyCheckFailed as e:
+        raise exception.InvalidDiskImage(
+            _safety_failure(source, inspector, e.failures))
+    except format_inspector.ImageFormatError as e:
+        raise exception.InvalidDiskImage('%s: %s' % (source.path, e))
+    return fmt
+
+
+def inspect(source, qemu_img='qemu-img'):
+    """Return the ``DiskImage`` of an open ``SourceFile`` fit for import.
+
+    ``detect_format`` first; then ``qemu-img info -f <format>`` of the
+    same open file. Raise ``InvalidDiskImage`` if the file has a format
+    other than raw or qcow2, fails a safety check, or is a qcow2 image
+    with a backing file, an external data file, encryption or the corrupt
+    flag, or is empty.
+    """
+    path = source.path
+    fmt = detect_format(source)
+    try:
+        out, _err = execute([qemu_img, 'info', '-f', fmt, '--output=json',
+                             source.proc_path], pass_fds=(source.fd,),
+                            limit=True)
     except processutils.ProcessExecutionError as e:
         raise exception.InvalidDiskImage(
             'qemu-img info %s failed: %s' % (
@@ -86,11 +192,10 @@ def inspect(path, qemu_img='qemu-img'):
     if not isinstance(info, dict):
         raise exception.InvalidDiskImage(
             'qemu-img info gave no JSON object for %s' % path)
-    fmt = info.get('format')
-    if fmt not in IMPORT_FORMATS:
+    if info.get('format') != fmt:
         raise exception.InvalidDiskImage(
-            '%s has format %s; only %s images can be imported' % (
-                path, fmt, ' and '.join(IMPORT_FORMATS)))
+            'qemu-img info says %s has format %s, not %s' % (
+                path, info.get('format'), fmt))
     if info.get('backing-filename'):
         raise exception.InvalidDiskImage(
             '%s has a backing file (%s); flatten it first with qemu-img '
@@ -135,6 +240,14 @@ def qcow2_header(path):
             head = f.read(65536)
     except OSError as e:
         raise exception.InvalidDiskImage('%s: %s' % (path, e.strerror))
+    return parse_qcow2_header(head, path)
+
+
+def parse_qcow2_header(head, path):
+    """``qcow2_header`` of the first 64 KiB of a file.
+
+    ``path`` names the file in errors.
+    """
     if len(head) < 72 or head[:4] != _QCOW2_MAGIC:
         raise exception.InvalidDiskImage('%s is not a qcow2 file' % path)
     version, backing_offset, backing_size = struct.unpack_from(

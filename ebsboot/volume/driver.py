@@ -69,22 +69,31 @@ class VolumeDriver(metaclass=abc.ABCMeta):
         The volume may be in use by a guest (a crash-consistent copy).
         """
 
-    def import_snapshot(self, snapshot, source_path, source_format):
+    def import_snapshot(self, snapshot, source, source_format):
         """Make a snapshot holding the data of a disk image file.
 
         Used by ``ebsboot-manage snapshot import`` on the volume host.
-        ``source_path`` is an absolute path and ``source_format`` is
-        ``'raw'`` or ``'qcow2'``, as ``ebsboot.volume.diskimage.inspect``
-        found them: the file is self-contained (no backing file, no
-        external data file). The snapshot has no volume
-        (``snapshot['volume_id']`` is None); ``snapshot['volume_size']``
-        is the image's virtual size rounded up to GiB, and volumes made
-        from the snapshot read the image's data followed by zeros.
+        ``source`` is an ``ebsboot.importfile.SourceFile``: the file (or
+        block device) the operator named, opened once, that
+        ``ebsboot.volume.diskimage.inspect`` found to be a self-contained
+        (no backing file, no external data file) image of
+        ``source_format``, ``'raw'`` or ``'qcow2'``. Read it only through
+        that open file (``source.file``, or ``source.proc_path`` in a
+        subprocess that inherits ``source.fd``), never through
+        ``source.path`` (for messages only), which may name another file
+        by now; and check again what is read, since whoever may write to
+        the file may change it (see the qcow2 driver). Never let
+        ``qemu-img`` guess the format (``-f``). The snapshot has no
+        volume (``snapshot['volume_id']`` is None);
+        ``snapshot['volume_size']`` is the image's virtual size rounded
+        up to GiB, and volumes made from the snapshot read the image's
+        data followed by zeros.
 
-        The source file is only read. Like ``create_snapshot``, a failed
-        import leaves nothing behind, a repeated one returns what the
-        first made, and the result may be a dict of fields to store (for
-        example ``{'provider_location': ...}``).
+        The source file is only read, and stays open (the caller closes
+        it). Like ``create_snapshot``, a failed import leaves nothing
+        behind, a repeated one returns what the first made, and the
+        result may be a dict of fields to store (for example
+        ``{'provider_location': ...}``).
         """
         raise NotImplementedError()
 

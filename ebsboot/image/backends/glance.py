@@ -368,14 +368,12 @@ class GlanceBackend(backend.ImageBackend):
                             container_format='bare', min_disk=min_disk)
 
     @_translate_errors
-    def create_with_data(self, context, name, properties, path, disk_format,
+    def create_with_data(self, context, name, properties, data, disk_format,
                          container_format, visibility='private'):
-        with open(path, 'rb') as data:
-            return self._create(context, name, properties, visibility, data,
-                                os.fstat(data.fileno()).st_size,
-                                disk_format=disk_format,
-                                container_format=container_format,
-                                min_disk=0)
+        size = os.fstat(data.fileno()).st_size - data.tell()
+        return self._create(context, name, properties, visibility, data,
+                            size, disk_format=disk_format,
+                            container_format=container_format, min_disk=0)
 
     @_translate_errors
     def download(self, context, image_id, path):

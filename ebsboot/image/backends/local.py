@@ -71,7 +71,7 @@ class LocalBackend(backend.ImageBackend):
         """Where the data of an image is (or would be) on this host."""
         return os.path.join(self.conf.state_path, DATA_FOLDER, image_id)
 
-    def create_with_data(self, context, name, properties, path, disk_format,
+    def create_with_data(self, context, name, properties, data, disk_format,
                          container_format, visibility='private'):
         image_id = str(uuid.uuid4())
         values = self._row(context, name, properties, visibility,
@@ -80,7 +80,7 @@ class LocalBackend(backend.ImageBackend):
         target = self.data_path(image_id)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with files.atomic_file(target) as tmp:
-            values['size'] = files.copy(path, tmp)
+            values['size'] = files.write_from(data, tmp)
         try:
             row = db.image_create(context, values)
         except Exception:

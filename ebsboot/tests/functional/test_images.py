@@ -454,4 +454,14 @@ class BootImageTest(ImageTestBase, test_instances.EbsTestMixin):
             e = self.assertRaises(subprocess.CalledProcessError,
                                   self.import_boot_file, *args)
             self.assertIn(message, e.stderr)
+        # A FIFO is refused at once: the timeout ends a command that hangs.
+        fifo = os.path.join(self.cloud.state, 'vmlinuz.fifo')
+        os.mkfifo(fifo)
+        result = subprocess.run(
+            [os.path.join(base.BIN, 'ebsboot-manage'), '--config-file',
+             self.cloud.conf, 'image', 'import-kernel', fifo, '--project',
+             'alpha', '--architecture', 'x86_64'],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(1, result.returncode)
+        self.assertIn('%s is not a regular file' % fifo, result.stderr)
         self.assertEqual([], self.ec2.describe_images()['Images'])

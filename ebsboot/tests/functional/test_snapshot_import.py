@@ -30,7 +30,7 @@ class SnapshotImportTest(base.FunctionalTestCase):
         return subprocess.run(
             [os.path.join(base.BIN, 'ebsboot-manage'), '--config-file',
              self.cloud.conf] + list(args),
-            capture_output=True, text=True)
+            capture_output=True, text=True, timeout=120)
 
     def _volume_files(self):
         return glob.glob(os.path.join(self.cloud.state, 'volumes',
@@ -104,8 +104,14 @@ class SnapshotImportTest(base.FunctionalTestCase):
         vmdk = os.path.join(self.cloud.state, 'disk.vmdk')
         subprocess.run(['qemu-img', 'create', '-q', '-f', 'vmdk', vmdk,
                         '1M'], check=True)
+        link = os.path.join(self.cloud.state, 'link.qcow2')
+        os.symlink(qcow2, link)
+        fifo = os.path.join(self.cloud.state, 'fifo.raw')
+        os.mkfifo(fifo)
         for path, reason in [(overlay, 'has a backing file'),
-                             (vmdk, 'has format vmdk')]:
+                             (vmdk, 'has format vmdk'),
+                             (link, 'is a symbolic link'),
+                             (fifo, 'is not a file or a block device')]:
             result = self._manage('snapshot', 'import', path, '--project',
                                   'alpha')
             self.assertEqual(1, result.returncode)

@@ -5,12 +5,12 @@ once. Each volume has a ``data`` dict that tests may fill: a snapshot takes
 a copy of it, and a volume made from a snapshot starts with a copy of the
 snapshot's, so the layers above can check point-in-time semantics without
 qemu-img. An imported snapshot's ``data`` is ``{'image': (path, format)}``
-(the file is not read). ``calls`` records ``(method, id)`` pairs and
-``fail_next`` makes the next call of a method raise.
+(the source file must be open; it is not read). ``calls`` records
+``(method, id)`` pairs and ``fail_next`` makes the next call of a method
+raise.
 """
 
 import copy
-import os
 import threading
 
 from ebsboot import exception
@@ -97,17 +97,17 @@ class FakeDriver(driver.VolumeDriver):
         return {'provider_location': self._location('snapshot',
                                                     snapshot['id'])}
 
-    def import_snapshot(self, snapshot, source_path, source_format):
+    def import_snapshot(self, snapshot, source, source_format):
         with self._lock:
             self._call('import_snapshot', snapshot['id'])
             if snapshot['id'] not in self.snapshots:
-                if not os.path.exists(source_path):
+                if source.file.closed:
                     raise exception.VolumeDriverError(
-                        'image %s does not exist' % source_path)
+                        'image %s is not open' % source.path)
                 self.snapshots[snapshot['id']] = {
                     'volume_id': None,
                     'volume_size': snapshot['volume_size'],
-                    'data': {'image': (source_path, source_format)},
+                    'data': {'image': (source.path, source_format)},
                 }
         return {'provider_location': self._location('snapshot',
                                                     snapshot['id'])}

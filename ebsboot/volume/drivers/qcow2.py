@@ -25,6 +25,10 @@ Layout (``[qcow2]`` options)::
   its identity never changes. When the volume is an overlay on snapshot P,
   the copy keeps P as its backing file (``-B``) and holds only the clusters
   the volume wrote since it was made from P.
+* An imported snapshot is a ``qemu-img convert`` of the operator's image,
+  read through the file the import opened: raw data straight from it, a
+  qcow2 image from an unnamed private copy in the snapshots folder (see
+  ``import_snapshot``).
 * Files are written under a hidden temporary name in the same folder and
   renamed once complete and flushed: a crash never leaves half a file under
   the final name, and a retry overwrites what an earlier attempt left.
@@ -63,11 +67,13 @@ write data clusters).
 """
 
 from concurrent import futures
+import contextlib
 import glob
 import json
 import os
 import re
 import shutil
+import tempfile
 import threading
 
 from oslo_concurrency import processutils
@@ -75,6 +81,7 @@ from oslo_log import log as logging
 from oslo_utils import units
 
 from ebsboot import exception
+from ebsboot import importfile
 from ebsboot.volume import diskimage
 from ebsboot.volume import driver
 
@@ -180,8 +187,10 @@ class Qcow2Driver(driver.VolumeDriver):
 
     # Commands ----------------------------------------------------------------
 
-    def _execute(self, *cmd, **kwargs):
+    def _execute(self, *cmd, pass_fds=None, **kwargs):
         try:
+            if pass_fds:
+                return diskimage.execute(cmd, pass_fds=pass_fds)
             return processutils.execute(*cmd, **kwargs)
         except processutils.ProcessExecutionError as e:
             raise exception.VolumeDriverError(
@@ -559,26 +568,67 @@ class Qcow2Driver(driver.VolumeDriver):
         LOG.info('Created snapshot file %s of %s', path, volume_path)
         return {'provider_location': path}
 
-    def import_snapshot(self, snapshot, source_path, source_format):
+    def import_snapshot(self, snapshot, source, source_format):
         path = self._snapshot_path(snapshot['id'])
         if os.path.exists(path):
             return {'provider_location': path}
-        # Check again what the caller checked: the file may have changed,
-        # and a backing file named in it would be copied in.
+        if source_format == 'qcow2':
+            # qemu-img convert reads the header again, and whoever may
+            # write to the source could have changed it since it was
+            # checked: convert a copy nobody else can write. Raw data is
+            # only copied (-f raw) and needs none.
+            with self._private_copy(source) as copy:
+                image = self._import(path, snapshot, copy, source_format)
+        else:
+            image = self._import(path, snapshot, source, source_format)
+        LOG.info('Imported snapshot file %s from %s (%s)', path, image.path,
+                 image.format)
+        return {'provider_location': path}
+
+    @contextlib.contextmanager
+    def _private_copy(self, source):
+        """A copy of ``source`` without a name, in the snapshots folder.
+
+        (``O_TMPFILE`` where the file system has it.) Only this process
+        can reach it, and it is gone when closed, even after a crash.
+        """
+        with tempfile.TemporaryFile(dir=self.snapshots_dir) as f:
+            importfile.copy_to(source, f)
+            yield importfile.SourceFile(source.path, f)
+
+    def _import(self, path, snapshot, source, source_format):
+        # Check again what the caller checked, on what is converted.
         try:
-            image = diskimage.inspect(source_path, self.conf.qcow2.qemu_img)
+            image = diskimage.inspect(source, self.conf.qcow2.qemu_img)
         except exception.InvalidDiskImage as e:
             raise exception.VolumeDriverError(str(e))
         if image.format != source_format:
             raise exception.VolumeDriverError(
                 '%s has format %s, not %s' % (image.path, image.format,
                                               source_format))
-        self._write_atomically(path, lambda tmp: self._qemu_img(
-            'convert', '-q', '-f', image.format, '-O', 'qcow2', image.path,
-            tmp))
-        LOG.info('Imported snapshot file %s from %s (%s)', path, image.path,
-                 image.format)
-        return {'provider_location': path}
+        if diskimage.size_in_gib(image.virtual_size) != \
+                snapshot['volume_size']:
+            raise exception.VolumeDriverError(
+                '%s has %d bytes, not the %d GiB of snapshot %s: did it '
+                'change during the import?' % (
+                    image.path, image.virtual_size, snapshot['volume_size'],
+                    snapshot['id']))
+
+        def convert(tmp):
+            self._qemu_img('convert', '-q', '-f', image.format, '-O',
+                           'qcow2', source.proc_path, tmp,
+                           pass_fds=(source.fd,))
+            # What qemu-img read must be what was inspected (a raw file
+            # may grow or shrink meanwhile).
+            header = diskimage.qcow2_header(tmp)
+            if (header.backing_file is not None or
+                    header.data_file is not None or
+                    header.size != -(-image.virtual_size // 512) * 512):
+                raise exception.VolumeDriverError(
+                    '%s changed during the import' % image.path)
+
+        self._write_atomically(path, convert)
+        return image
 
     def delete_snapshot(self, snapshot):
         marker = self._deleted_marker(snapshot['id'])

@@ -371,8 +371,10 @@ class BootImagesTest(ImagesTestBase):
         # The glance backend gave kernels ami- ids before they had aki-.
         path = fakes.write(os.path.join(self.state, 'old'), fakes.kernel())
         ami_id = ec2ids.new_id('ami')
-        images.get_backend().create_with_data(
-            self.alpha, 'old-kernel', {'ec2_id': ami_id}, path, 'aki', 'aki')
+        with open(path, 'rb') as data:
+            images.get_backend().create_with_data(
+                self.alpha, 'old-kernel', {'ec2_id': ami_id}, data, 'aki',
+                'aki')
         self.assertEqual('kernel', images.image_type(
             images.get_boot_image(self.alpha, 'aki', ami_id)))
         self.assertRaises(exception.InvalidParameterValue,

@@ -5,6 +5,9 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
+import threading
 from unittest import mock
 
 import fixtures
@@ -136,6 +139,77 @@ class ImageImportTestCase(base.TestCase):
         self.assertIn('AMI name vmlinuz-6.1 is already in use', str(e.code))
         self.assertEqual(1, len(self._images()))
 
+    def test_refuses_special_files(self):
+        link = os.path.join(self.state, 'vmlinuz')
+        os.symlink(self.kernel, link)
+        self.assertRefused('is a symbolic link', 'aki', link)
+        self.assertRefused('is not a regular file', 'aki', self.state)
+        self.assertRefused('is not a regular file', 'ari', '/dev/zero')
+
+    def test_fifo_fails_fast(self):
+        # Opening a FIFO for reading waits for a writer, unless told not
+        # to: the import must give up at once, not hang.
+        fifo = os.path.join(self.state, 'fifo')
+        os.mkfifo(fifo)
+        errors = []
+
+        def run():
+            try:
+                self._import('aki', fifo, architecture='x86_64')
+            except SystemExit as e:
+                errors.append(str(e.code))
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(10)
+        if thread.is_alive():
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            self.fail('import-kernel of a FIFO blocked')
+        self.assertEqual(1, len(errors))
+        self.assertIn('is not a regular file', errors[0])
+        self.assertEqual([], self._images())
+
+    def test_fifo_fails_fast_in_the_command(self):
+        # The same through the ebsboot-manage entry point, in a process
+        # of its own that the timeout ends should it hang.
+        fifo = os.path.join(self.state, 'fifo')
+        os.mkfifo(fifo)
+        config = fakes.write(
+            os.path.join(self.state, 'ebsboot.conf'),
+            b'[DEFAULT]\nstate_path = %s\n[database]\n'
+            b'connection = sqlite:///%s/ebsboot.sqlite\n'
+            % (self.state.encode(), self.state.encode()))
+        result = subprocess.run(
+            [sys.executable, '-c',
+             'import sys; from ebsboot.cmd import manage; '
+             'manage.main(["ebsboot-manage"] + sys.argv[1:])',
+             '--config-file', config, 'image', 'import-kernel', fifo,
+             '--project', 'alpha', '--architecture', 'x86_64'],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(1, result.returncode)
+        self.assertIn('Cannot import %s: %s is not a regular file'
+                      % (fifo, fifo), result.stderr)
+        self.assertEqual('', result.stdout)
+
+    def test_stores_the_bytes_it_checked(self):
+        # The file is read once open: a file renamed over the path after
+        # the open is not what is stored.
+        real = cloud_images.bootfiles.inspect
+
+        def inspect_then_swap(kind, source, architecture=None):
+            found = real(kind, source, architecture)
+            fakes.write(self.kernel + '.new', fakes.ramdisk())
+            os.rename(self.kernel + '.new', self.kernel)
+            return found
+
+        with mock.patch.object(cloud_images.bootfiles, 'inspect',
+                               inspect_then_swap):
+            self._import('aki', self.kernel)
+        [kernel] = self._images()
+        data = os.path.join(self.state, 'images', kernel['id'])
+        with open(data, 'rb') as f:
+            self.assertEqual(fakes.kernel(), f.read())
+
     def test_backend_failure(self):
         with mock.patch.object(cloud_images.get_backend(),
                                'create_with_data',
@@ -230,6 +304,38 @@ class SnapshotImportTestCase(base.TestCase):
     def test_refuses_missing_file(self):
         self.assertRefused('No such file',
                            os.path.join(self.state, 'nope.raw'))
+
+    def test_refuses_special_files(self):
+        fifo = os.path.join(self.state, 'fifo')
+        os.mkfifo(fifo)
+        link = os.path.join(self.state, 'link.raw')
+        os.symlink(self._image(), link)
+        for path, reason in [(fifo, 'is not a file or a block device'),
+                             (self.state, 'is not a file or a block device'),
+                             ('/dev/zero', 'is not a file or a block device'),
+                             (link, 'is a symbolic link')]:
+            self.assertRefused(reason, path)
+
+    def test_refuses_external_data_file(self):
+        path = os.path.join(self.state, 'disk.qcow2')
+        processutils.execute(
+            'qemu-img', 'create', '-q', '-f', 'qcow2', '-o',
+            'data_file=%s' % os.path.join(self.state, 'data.raw'), path,
+            '1M')
+        self.assertRefused('has an external data file', path)
+
+    def test_driver_gets_the_open_file(self):
+        path = self._image()
+        seen = []
+        real = self.driver.import_snapshot
+
+        def import_snapshot(snapshot, source, source_format):
+            seen.append((source.path, os.fstat(source.fd).st_ino))
+            return real(snapshot, source, source_format)
+
+        self.driver.import_snapshot = import_snapshot
+        self._import(path)
+        self.assertEqual([(path, os.stat(path).st_ino)], seen)
 
     def test_refuses_too_large(self):
         self.config.config(max_volume_size=1, group='volume')

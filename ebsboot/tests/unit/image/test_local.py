@@ -73,9 +73,10 @@ class LocalBackendDataTest(base.TestCase):
         self.data_dir = os.path.join(self.state, 'images')
 
     def _create(self, **kwargs):
-        return self.backend.create_with_data(
-            self.alpha, 'kernel', {'ec2_id': 'aki-0123456789abcdef0'},
-            self.source, 'aki', 'aki', **kwargs)
+        with open(self.source, 'rb') as data:
+            return self.backend.create_with_data(
+                self.alpha, 'kernel', {'ec2_id': 'aki-0123456789abcdef0'},
+                data, 'aki', 'aki', **kwargs)
 
     def _read(self, path):
         with open(path, 'rb') as f:
@@ -135,10 +136,12 @@ class LocalBackendDataTest(base.TestCase):
                                side_effect=db.DuplicateError()):
             self.assertRaises(db.DuplicateError, self._create)
         self.assertEqual([], os.listdir(self.data_dir))
-        self.source = os.path.join(self.state, 'missing')
-        self.assertRaises(FileNotFoundError, self._create)
+        unreadable = mock.Mock()
+        unreadable.read.side_effect = OSError(5, 'Input/output error')
+        self.assertRaises(OSError, self.backend.create_with_data,
+                          self.alpha, 'x', {}, unreadable, 'aki', 'aki')
         self.assertEqual([], os.listdir(self.data_dir))
-        self.assertRaises(TypeError, self.backend.create_with_data,
-                          self.alpha, 'x', {'k': 1}, self.source, 'aki',
-                          'aki')
+        with open(self.source, 'rb') as data:
+            self.assertRaises(TypeError, self.backend.create_with_data,
+                              self.alpha, 'x', {'k': 1}, data, 'aki', 'aki')
         self.assertEqual([], db.image_list())

@@ -7,6 +7,7 @@ from oslo_utils import uuidutils
 import testtools
 
 from ebsboot import exception
+from ebsboot import importfile
 from ebsboot.volume import driver
 from ebsboot.volume.drivers import fake
 
@@ -99,14 +100,17 @@ class FakeDriverTestCase(testtools.TestCase):
             f.write(b'boot')
         snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
                     'volume_size': 2, 'provider_location': None}
+        source = importfile.open_source(image)
+        self.addCleanup(source.close)
         self.assertEqual(
             {'provider_location': 'fake://snapshot/%s' % snapshot['id']},
-            self.driver.import_snapshot(snapshot, image, 'raw'))
+            self.driver.import_snapshot(snapshot, source, 'raw'))
         self.assertEqual({'volume_id': None, 'volume_size': 2,
                           'data': {'image': (image, 'raw')}},
                          self.driver.snapshots[snapshot['id']])
         # Repeated: the first import stays.
-        self.driver.import_snapshot(snapshot, '/nonexistent', 'qcow2')
+        source.close()
+        self.driver.import_snapshot(snapshot, source, 'qcow2')
         self.assertEqual({'image': (image, 'raw')},
                          self.driver.snapshots[snapshot['id']]['data'])
         clone = _volume(size=2, snapshot=snapshot)
@@ -125,13 +129,16 @@ class FakeDriverTestCase(testtools.TestCase):
     def test_import_snapshot_failures(self):
         snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
                     'volume_size': 1, 'provider_location': None}
+        source = importfile.open_source(__file__)
+        source.close()
         self.assertRaises(exception.VolumeDriverError,
-                          self.driver.import_snapshot, snapshot,
-                          '/nonexistent/disk.raw', 'raw')
-        self.driver.fail_next('import_snapshot')
-        self.assertRaises(exception.VolumeDriverError,
-                          self.driver.import_snapshot, snapshot, __file__,
+                          self.driver.import_snapshot, snapshot, source,
                           'raw')
+        self.driver.fail_next('import_snapshot')
+        with importfile.open_source(__file__) as source:
+            self.assertRaises(exception.VolumeDriverError,
+                              self.driver.import_snapshot, snapshot, source,
+                              'raw')
         self.assertEqual({}, self.driver.snapshots)
 
     def test_connection(self):

@@ -15,6 +15,8 @@ import testtools
 
 from ebsboot.conf import volume as volume_conf
 from ebsboot import exception
+from ebsboot import importfile
+from ebsboot.volume import diskimage
 from ebsboot.volume.drivers import qcow2
 
 HAVE_QEMU = bool(shutil.which('qemu-img') and shutil.which('qemu-io'))
@@ -527,11 +529,13 @@ class Qcow2DriverTestCase(testtools.TestCase):
             f.write(b'\xa5' * 65536)
         return path
 
-    def _imported(self, source, source_format, size=1):
-        snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
-                    'volume_size': size, 'provider_location': None}
-        snapshot.update(self.driver.import_snapshot(snapshot, source,
-                                                    source_format))
+    def _imported(self, source, source_format, size=1, snapshot=None):
+        snapshot = snapshot or {
+            'id': uuidutils.generate_uuid(), 'volume_id': None,
+            'volume_size': size, 'provider_location': None}
+        with importfile.open_source(source) as opened:
+            snapshot.update(self.driver.import_snapshot(snapshot, opened,
+                                                        source_format))
         return snapshot
 
     def test_import_raw(self):
@@ -575,14 +579,22 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertData(path, '0x3c', '1G', '64k')
         self.assertLess(info['actual-size'], 4 * units.Mi)
 
+    def test_import_raw_of_a_size_not_in_sectors(self):
+        source = os.path.join(self.root, 'odd.raw')
+        with open(source, 'wb') as f:
+            f.write(b'\x5a' * 1000)
+        snapshot = self._imported(source, 'raw')
+        self.assertEqual(1024, _info(self._spath(snapshot))['virtual-size'])
+        self.assertData(self._spath(snapshot), '0x5a', 0, 1000)
+
     def test_import_twice_keeps_the_first_copy(self):
         source = self._raw_image()
         snapshot = self._imported(source, 'raw')
         inode = os.stat(self._spath(snapshot)).st_ino
-        os.unlink(source)
-        self.assertEqual(
-            {'provider_location': self._spath(snapshot)},
-            self.driver.import_snapshot(snapshot, source, 'raw'))
+        with open(source, 'wb') as f:
+            f.write(b'other data')
+        self.assertEqual(self._spath(snapshot), self._imported(
+            source, 'raw', snapshot=snapshot)['provider_location'])
         self.assertEqual(inode, os.stat(self._spath(snapshot)).st_ino)
 
     def test_import_then_delete(self):
@@ -616,10 +628,88 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.assertIn('format raw, not qcow2', str(e))
         self.assertEqual([], self._snapshot_files())
 
-    def test_import_missing_source(self):
+    def test_import_reads_the_open_file(self):
+        source = os.path.join(self.root, 'image.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             source, '1M')
+        _write(source, '0x3c')
+        evil = self._evil_volume(self._outside_raw())
+        snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
+                    'volume_size': 1, 'provider_location': None}
+        with importfile.open_source(source) as opened:
+            # Another file under the name: the open one is imported.
+            os.rename(self._vpath(evil), source)
+            self.driver.import_snapshot(snapshot, opened, 'qcow2')
+        self.assertData(self._spath(snapshot), '0x3c')
+        self.assertNotIn('backing-filename', _info(self._spath(snapshot)))
+        self.assertNoLeftovers()
+
+    def _change_after_inspection(self, change):
+        """Run ``change()`` right after the driver's own inspection."""
+        real = diskimage.inspect
+
+        def inspect(source, *args):
+            image = real(source, *args)
+            change()
+            return image
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'ebsboot.volume.diskimage.inspect', inspect))
+
+    def test_import_qcow2_converts_what_it_checked(self):
+        # The owner of the file rewrites it in place (same inode) after
+        # the checks: the driver converts its private copy.
+        source = os.path.join(self.root, 'image.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             source, '1M')
+        _write(source, '0x3c')
+        evil = os.path.join(self.root, 'evil.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             '-b', self._outside_raw(), '-F', 'raw', evil,
+                             '1M')
+
+        def rewrite():
+            with open(evil, 'rb') as f, open(source, 'r+b') as g:
+                g.truncate(0)
+                g.write(f.read())
+
+        self._change_after_inspection(rewrite)
+        snapshot = self._imported(source, 'qcow2')
+        self.assertIn('backing-filename', _info(source))
+        self.assertNotIn('backing-filename', _info(self._spath(snapshot)))
+        self.assertData(self._spath(snapshot), '0x3c')
+        # The copy had no name and is gone.
+        self.assertEqual(['snapshot-%s.qcow2' % snapshot['id']],
+                         self._snapshot_files())
+        self.assertNoLeftovers()
+
+    def test_import_refuses_raw_that_changed_size(self):
+        source = self._raw_image()
+
+        def grow():
+            with open(source, 'ab') as f:
+                f.write(b'\x5a' * units.Mi)
+
+        self._change_after_inspection(grow)
         e = self.assertRaises(exception.VolumeDriverError, self._imported,
-                              os.path.join(self.root, 'nope.raw'), 'raw')
-        self.assertIn('No such file', str(e))
+                              source, 'raw')
+        self.assertIn('changed during the import', str(e))
+        self.assertEqual([], self._snapshot_files())
+        self.assertNoLeftovers()
+
+    def test_import_refuses_other_size(self):
+        e = self.assertRaises(exception.VolumeDriverError, self._imported,
+                              self._raw_image(), 'raw', size=2)
+        self.assertIn('not the 2 GiB of snapshot', str(e))
+        self.assertEqual([], self._snapshot_files())
+
+    def test_import_of_a_closed_file(self):
+        snapshot = {'id': uuidutils.generate_uuid(), 'volume_id': None,
+                    'volume_size': 1, 'provider_location': None}
+        opened = importfile.open_source(self._raw_image())
+        opened.close()
+        self.assertRaises(ValueError, self.driver.import_snapshot, snapshot,
+                          opened, 'raw')
         self.assertEqual([], self._snapshot_files())
 
     def test_import_failure_leaves_nothing(self):
