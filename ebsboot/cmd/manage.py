@@ -32,6 +32,7 @@ from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.db import migration
 from ebsboot import exception
+from ebsboot import fileperms
 from ebsboot.image import bootfiles
 from ebsboot.volume import diskimage
 from ebsboot.volume import manager as volume_manager
@@ -294,5 +295,5 @@ def main(argv=None):
     argv = argv if argv is not None else sys.argv
     CONF.register_cli_opt(category_opt)
     conf.parse_args(argv)
-    os.makedirs(CONF.state_path, exist_ok=True)
+    fileperms.protect_state(CONF)
     CONF.category.func()
