@@ -138,12 +138,12 @@ def protect_state(conf=CONF):
     """At a process' start: the umask, ``state_path`` and its old files.
 
     ``state_path`` holds the QEMU-facing folders by default, so QEMU may
-    traverse it; the database and the log file are
+    traverse it; the database, the credential key and the log file are
     for ebsboot only (SQLite gives its WAL the database's mode).
     """
     restrict_umask()
     qemu_dir(conf.state_path, conf)
-    for path in sqlite_files(conf):
+    for path in sqlite_files(conf) + [conf.credentials.key_file]:
         private_file(path)
     if conf.log_file:
         no_world_access(os.path.join(conf.log_dir or '', conf.log_file))

@@ -76,7 +76,8 @@ class FilePermsTest(base.TestCase):
         self.config.config(log_file=log)
         os.chmod(self.state, 0o755)
         database = CONF.database.connection[len('sqlite:///'):]
-        for path in (database, database + '-wal', log):
+        for path in (database, database + '-wal', log,
+                     CONF.credentials.key_file):
             with open(path, 'a'):
                 pass
             os.chmod(path, 0o644)
@@ -84,6 +85,7 @@ class FilePermsTest(base.TestCase):
         self.assertEqual(0o077, os.umask(0o077))
         self.assertEqual(0o600, _mode(database))
         self.assertEqual(0o600, _mode(database + '-wal'))
+        self.assertEqual(0o600, _mode(CONF.credentials.key_file))
         self.assertEqual(0o640, _mode(log))
         self.assertIn(_mode(self.state), (0o700, 0o750))
 
