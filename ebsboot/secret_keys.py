@@ -5,10 +5,14 @@ secret key, never the key itself, so a copy of the database alone gives
 away no credential. The key file is made (0600, whole or not at all) the
 first time a secret is encrypted; decrypting never makes one, as a new key
 could not read the tokens of the old. One Fernet object per key file and
-process: the API decrypts one token per request.
+process, and the tokens it decrypted are remembered: the API looks up one
+per request, and a Fernet decryption (HMAC, AES, base64) costs more than
+the rest of the lookup. A deleted credential is not found in the database
+any more, so a remembered token never outlives its row's use.
 """
 
 import binascii
+import functools
 import os
 import threading
 
@@ -74,7 +78,10 @@ def _write_new_key(path):
 
 def get_fernet(conf=CONF, create=False):
     """The Fernet object of the key file (read once per process)."""
-    path = _key_file(conf)
+    return _fernet(_key_file(conf), create)
+
+
+def _fernet(path, create=False):
     with _lock:
         found = _fernets.get(path)
         if found is None:
@@ -88,6 +95,7 @@ def reset():
     """Forget the keys read (tests; a key file that was replaced)."""
     with _lock:
         _fernets.clear()
+    _decrypt.cache_clear()
 
 
 def encrypt(secret, conf=CONF):
@@ -103,13 +111,18 @@ def decrypt(token, conf=CONF, access_key=None):
         not a token): the message names the access key, never a secret.
     """
     try:
-        return get_fernet(conf).decrypt(token.encode('ascii')).decode(
-            'utf-8')
+        return _decrypt(_key_file(conf), token)
     except (fernet.InvalidToken, UnicodeError):
         raise WrongKeyError(
             'The secret key of access key %s cannot be decrypted with the '
             'key in %s ([credentials] key_file): the file is not the one '
             'the secret was stored with.' % (access_key, _key_file(conf)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _decrypt(path, token):
+    # (``path`` keys the cache: a token of another key file is another.)
+    return _fernet(path).decrypt(token.encode('ascii')).decode('utf-8')
 
 
 def is_token(value, conf=CONF):

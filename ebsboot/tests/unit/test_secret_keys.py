@@ -66,6 +66,8 @@ class SecretKeysTest(base.TestCase):
 
     def test_wrong_key_is_refused_clearly(self):
         token = secret_keys.encrypt(SECRET)
+        # Remembered for this key file, not for another.
+        self.assertEqual(SECRET, secret_keys.decrypt(token))
         path = self.use_key_file('other.key')
         secret_keys.encrypt('anything')  # makes other.key
         e = self.assertRaises(secret_keys.WrongKeyError, secret_keys.decrypt,
