@@ -295,5 +295,8 @@ def main(argv=None):
     argv = argv if argv is not None else sys.argv
     CONF.register_cli_opt(category_opt)
     conf.parse_args(argv)
-    fileperms.protect_state(CONF)
+    try:
+        fileperms.protect_state(CONF)
+    except fileperms.QemuGroupError as e:
+        sys.exit(str(e))
     CONF.category.func()
