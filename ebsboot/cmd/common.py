@@ -2,7 +2,6 @@
 
 import atexit
 import gc
-import os
 import signal
 import threading
 
@@ -15,6 +14,7 @@ from ebsboot.cloud import manager as cloud_manager
 from ebsboot.cloud import tasks
 from ebsboot import conf
 from ebsboot.conf import CONF
+from ebsboot import fileperms
 from ebsboot import rpc
 from ebsboot import service as service_module
 from ebsboot import version
@@ -25,8 +25,10 @@ LOG = logging.getLogger(__name__)
 def setup(argv):
     """Parse config and command line, set up logging and the state path."""
     conf.parse_args(argv)
+    # Before the log file is opened.
+    fileperms.restrict_umask()
     logging.setup(CONF, 'ebsboot')
-    os.makedirs(CONF.state_path, exist_ok=True)
+    fileperms.protect_state(CONF)
     LOG.info('ebsboot %s starting', version.version_string())
 
 

@@ -32,6 +32,7 @@ from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.db import migration
 from ebsboot import exception
+from ebsboot import fileperms
 from ebsboot.image import bootfiles
 from ebsboot import importfile
 from ebsboot.volume import diskimage
@@ -304,5 +305,8 @@ def main(argv=None):
     argv = argv if argv is not None else sys.argv
     CONF.register_cli_opt(category_opt)
     conf.parse_args(argv)
-    os.makedirs(CONF.state_path, exist_ok=True)
+    try:
+        fileperms.protect_state(CONF)
+    except fileperms.QemuGroupError as e:
+        sys.exit(str(e))
     CONF.category.func()

@@ -11,6 +11,7 @@ import oslo_messaging as messaging
 
 from ebsboot.conf import api
 from ebsboot.conf import compute
+from ebsboot.conf import credentials
 from ebsboot.conf import default
 from ebsboot.conf import glance
 from ebsboot.conf import image
@@ -22,8 +23,8 @@ CONF = cfg.CONF
 
 _DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
 
-_MODULES = (default, api, compute, volume, image, glance, libvirt,
-            upgrade_levels)
+_MODULES = (default, api, compute, credentials, volume, image, glance,
+            libvirt, upgrade_levels)
 
 for _module in _MODULES:
     _module.register_opts(CONF)

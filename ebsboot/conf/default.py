@@ -28,6 +28,15 @@ default_opts = [
                     'guests; a guest that powered itself off is stopped or '
                     'terminated as its InstanceInitiatedShutdownBehavior '
                     'says. 0 disables the check.'),
+    cfg.StrOpt('qemu_group',
+               help='Group of the QEMU processes libvirt runs. The folders '
+                    'QEMU must traverse to the files of a guest (state_path, '
+                    'the volume and snapshot folders, instance folders, '
+                    'kernels) are 0750 with this group; everything else '
+                    'ebsboot keeps is its own user\'s only. Unset: the '
+                    'first of ``libvirt-qemu`` (Debian, Ubuntu) and '
+                    '``qemu`` (Fedora, RHEL) that exists; without either '
+                    'the folders are 0700.'),
     cfg.StrOpt('default_availability_zone',
                default='nova',
                help='Availability zone of this cloud.'),

@@ -4,6 +4,7 @@ import collections
 
 from ebsboot.conf import api
 from ebsboot.conf import compute
+from ebsboot.conf import credentials
 from ebsboot.conf import default
 from ebsboot.conf import glance
 from ebsboot.conf import image
@@ -11,8 +12,8 @@ from ebsboot.conf import libvirt
 from ebsboot.conf import upgrade_levels
 from ebsboot.conf import volume
 
-_MODULES = (default, api, compute, volume, image, glance, libvirt,
-            upgrade_levels)
+_MODULES = (default, api, compute, credentials, volume, image, glance,
+            libvirt, upgrade_levels)
 
 
 def list_opts():

@@ -6,6 +6,7 @@ compare-and-set (``expected_status``) so two requests racing on one resource
 cannot both win.
 """
 
+import collections
 import contextlib
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import models
+from ebsboot import secret_keys
 
 main_context_manager = enginefacade.transaction_context()
 _configured = False
@@ -171,9 +173,11 @@ class DuplicateError(Exception):
 
 @retry_on_lock
 def credential_create(context, access_key, secret_key, project_id):
+    """Store a key pair; the row holds the secret key encrypted."""
+    token = secret_keys.encrypt(secret_key)
     with _writer(context) as session:
         cred = models.Credential(access_key=access_key,
-                                 secret_key=secret_key,
+                                 secret_key=token,
                                  project_id=project_id)
         session.add(cred)
         try:
@@ -183,16 +187,28 @@ def credential_create(context, access_key, secret_key, project_id):
         return cred
 
 
+Credential = collections.namedtuple('Credential',
+                                    'access_key secret_key project_id')
+
+
 def credential_get(context, access_key):
-    """The credential row of ``access_key`` (read-only), or None.
+    """The ``Credential`` of ``access_key``, secret key decrypted, or None.
 
     Every EC2 request reads one: a plain row, not an ORM object.
+
+    :raises secret_keys.WrongKeyError: the key file cannot decrypt it.
     """
     table = models.Credential.__table__
     with _reader(context) as session:
-        return session.connection().execute(
-            sa.select(table).where(table.c.access_key == access_key)
-        ).first()
+        row = session.connection().execute(
+            sa.select(table.c.secret_key, table.c.project_id).where(
+                table.c.access_key == access_key)).first()
+    if row is None:
+        return None
+    return Credential(access_key,
+                      secret_keys.decrypt(row.secret_key,
+                                          access_key=access_key),
+                      row.project_id)
 
 
 def credential_list(context, project_id=None):

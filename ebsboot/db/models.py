@@ -24,7 +24,8 @@ class Credential(BASE, EbsbootBase):
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
     access_key = sa.Column(sa.String(64), nullable=False, unique=True)
-    secret_key = sa.Column(sa.String(128), nullable=False)
+    # A Fernet token of the secret key (ebsboot.secret_keys).
+    secret_key = sa.Column(sa.String(255), nullable=False)
     project_id = sa.Column(sa.String(255), nullable=False, index=True)
 
 

@@ -6,6 +6,7 @@ from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
+from ebsboot import fileperms
 from ebsboot.image import files
 
 LOG = logging.getLogger(__name__)
@@ -15,10 +16,11 @@ class BootFileCache:
     """Kernel and ramdisk images of this host, as files named by image UUID.
 
     A file is downloaded once through the image backend, written whole
-    (a crash leaves no half file under the image's name) and readable by
-    QEMU, then reused. Image data never changes and image UUIDs are never
-    reused, so a copy never goes stale; copies stay when their image is
-    deleted, so instances launched with it still boot on this host.
+    (a crash leaves no half file under the image's name) in a folder QEMU
+    may traverse (libvirt hands the file itself to QEMU), then reused.
+    Image data never changes and image UUIDs are never reused, so a copy
+    never goes stale; copies stay when their image is deleted, so
+    instances launched with it still boot on this host.
     """
 
     def __init__(self, path, get_backend):
@@ -35,8 +37,8 @@ class BootFileCache:
             raise ValueError('%r is not an image UUID' % (image_id,))
         target = os.path.join(self.path, image_id)
         with lockutils.lock('ebsboot-boot-file-%s' % image_id):
+            fileperms.qemu_dir(self.path)
             if not os.path.exists(target):
-                os.makedirs(self.path, mode=0o755, exist_ok=True)
                 with files.atomic_file(target) as tmp:
                     self._get_backend().download(context, image_id, tmp)
                 LOG.info('Downloaded image %s (%d bytes) to %s', image_id,

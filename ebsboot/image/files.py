@@ -5,8 +5,10 @@ import os
 import shutil
 import tempfile
 
-# Image data must be readable by QEMU, which runs as another user.
-FILE_MODE = 0o644
+from ebsboot import fileperms
+
+# libvirt hands a kernel or ramdisk to QEMU's user while a guest runs.
+FILE_MODE = fileperms.PRIVATE_FILE
 CHUNK = 1024 * 1024
 
 

@@ -26,6 +26,7 @@ from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import exception
 from ebsboot import policy
+from ebsboot import secret_keys
 
 LOG = logging.getLogger(__name__)
 
@@ -121,6 +122,11 @@ class EC2Application:
             else:
                 LOG.info('%s refused: %s %s', action, e.code, e.msg)
             return self._error(e.status, e.code, e.msg, request_id)
+        except (secret_keys.KeyFileError, secret_keys.WrongKeyError) as e:
+            # The server's fault, not the client's: no AuthFailure.
+            LOG.error('Cannot check the signature of a request: %s', e)
+            return self._error(500, 'InternalError',
+                               'An internal error has occurred.', request_id)
         except Exception:
             LOG.exception('Unexpected error in %s', action)
             return self._error(500, 'InternalError',

@@ -18,6 +18,7 @@ from oslo_serialization import jsonutils
 from oslo_utils import excutils
 
 from ebsboot.db import api as db
+from ebsboot import fileperms
 from ebsboot.image import backend
 from ebsboot.image import files
 
@@ -78,7 +79,8 @@ class LocalBackend(backend.ImageBackend):
                            image_id=image_id, disk_format=disk_format,
                            container_format=container_format)
         target = self.data_path(image_id)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Compute hosts copy the data; QEMU never reads it here.
+        fileperms.private_dir(os.path.dirname(target))
         with files.atomic_file(target) as tmp:
             values['size'] = files.write_from(data, tmp)
         try:

@@ -65,9 +65,8 @@ class Cloud(fixtures.Fixture):
         self.processes = []
 
     def _setUp(self):
+        # 0700: ebsboot itself lets QEMU (libvirt-qemu) traverse it.
         self.state = self.useFixture(fixtures.TempDir()).path
-        # QEMU runs as libvirt-qemu and must reach the volume files.
-        os.chmod(self.state, 0o755)
         self.port = free_port()
         self.endpoint = 'http://127.0.0.1:%d' % self.port
         self.conf = os.path.join(self.state, 'ebsboot.conf')

@@ -62,12 +62,12 @@ class QemuLock(fixtures.Fixture):
 
 class QemuTestMixin(test_instances.EbsTestMixin):
 
-    def start_cloud(self):
+    def start_cloud(self, extra_conf=''):
         """A cloud with the libvirt driver; the demo guest's files."""
         self.useFixture(QemuLock())
         files = demo_guest_files()
         self.cloud = self.useFixture(base.Cloud(compute_driver='libvirt',
-                                                extra_conf=CONF))
+                                                extra_conf=CONF + extra_conf))
         self.ec2 = self.cloud.client()
         self.addCleanup(self._destroy_leftover_domains)
         self.snapshot_id = json.loads(self.cloud.manage(

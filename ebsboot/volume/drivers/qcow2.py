@@ -81,6 +81,7 @@ from oslo_log import log as logging
 from oslo_utils import units
 
 from ebsboot import exception
+from ebsboot import fileperms
 from ebsboot import importfile
 from ebsboot.volume import diskimage
 from ebsboot.volume import driver
@@ -350,7 +351,8 @@ class Qcow2Driver(driver.VolumeDriver):
                 os.makedirs(deps, exist_ok=True)
                 _fsync(self.snapshots_dir, directory=True)
             for marker in markers:
-                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT,
+                                 fileperms.PRIVATE_FILE))
             _fsync(deps, directory=True)
 
     def _drop_markers(self, child):
@@ -406,9 +408,10 @@ class Qcow2Driver(driver.VolumeDriver):
     # VolumeDriver ------------------------------------------------------------
 
     def do_setup(self):
-        for folder in (self.volumes_dir, self.snapshots_dir,
-                       os.path.join(self.snapshots_dir, _TEMPLATES)):
-            os.makedirs(folder, exist_ok=True)
+        # QEMU opens volumes and their backing snapshots, not templates.
+        for folder in (self.volumes_dir, self.snapshots_dir):
+            fileperms.qemu_dir(folder, self.conf)
+        fileperms.private_dir(os.path.join(self.snapshots_dir, _TEMPLATES))
         # Finish collections a crash interrupted.
         pattern = os.path.join(glob.escape(self.snapshots_dir),
                                _SNAPSHOT % '*' + _DELETED)
@@ -634,7 +637,8 @@ class Qcow2Driver(driver.VolumeDriver):
         marker = self._deleted_marker(snapshot['id'])
         with self._lock:
             if not os.path.exists(marker):
-                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT,
+                                 fileperms.PRIVATE_FILE))
                 _fsync(self.snapshots_dir, directory=True)
             self._collect(snapshot['id'])
 

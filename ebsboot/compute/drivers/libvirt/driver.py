@@ -28,6 +28,7 @@ from ebsboot.compute.drivers.libvirt import config
 from ebsboot.compute.drivers.libvirt import configdrive
 from ebsboot.compute.drivers.libvirt import volume as libvirt_volume
 from ebsboot import exception
+from ebsboot import fileperms
 
 LOG = logging.getLogger(__name__)
 
@@ -82,9 +83,9 @@ class LibvirtDriver(driver.ComputeDriver):
     def init_host(self, host):
         _load_libvirt()
         _start_event_loop()
-        for path in (self.conf.libvirt.instances_path,
-                     self.conf.libvirt.console_path):
-            os.makedirs(path, exist_ok=True)
+        fileperms.qemu_dir(self.conf.libvirt.instances_path, self.conf)
+        # virtlogd (root), not QEMU, writes the consoles.
+        fileperms.private_dir(self.conf.libvirt.console_path)
         conn = self._connection()
         LOG.info('libvirt %s at %s, virt_type %s', conn.getLibVersion(),
                  self.conf.libvirt.connection_uri,
@@ -159,7 +160,7 @@ class LibvirtDriver(driver.ComputeDriver):
         path = os.path.join(self._instance_dir(instance),
                             '%s.qcow2' % device['virtual_name'])
         if not os.path.exists(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fileperms.qemu_dir(os.path.dirname(path), self.conf)
             processutils.execute('qemu-img', 'create', '-f', 'qcow2',
                                  path + '.tmp',
                                  '%dG' % self.conf.libvirt.ephemeral_size_gb)
@@ -186,7 +187,7 @@ class LibvirtDriver(driver.ComputeDriver):
         if domain is not None and domain.isActive():
             return
         disks = self._connect_disks(instance, block_device_info)
-        os.makedirs(self._instance_dir(instance), exist_ok=True)
+        fileperms.qemu_dir(self._instance_dir(instance), self.conf)
         drive = None
         if instance.get('user_data') is not None:
             drive_path = os.path.join(self._instance_dir(instance),

@@ -1,5 +1,7 @@
 """The WSGI application: authentication, policy, dispatch, fault XML."""
 
+import logging
+import os
 from unittest import mock
 
 from botocore import auth as botocore_auth
@@ -7,6 +9,7 @@ from botocore import awsrequest
 from botocore import credentials as botocore_credentials
 from botocore import parsers
 import botocore.session
+import fixtures
 from oslo_policy import policy as oslo_policy
 import webob
 
@@ -15,6 +18,7 @@ from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import policy
+from ebsboot import secret_keys
 from ebsboot.tests.unit.api import test_auth
 from ebsboot.tests.unit import base
 
@@ -86,6 +90,22 @@ class AppTest(base.TestCase):
         self.assertIn(b'<Code>InternalError</Code>', response.body)
         self.assertNotIn(b'secret detail', response.body)
         self.assertNotIn(b'Traceback', response.body)
+
+    def test_a_wrong_key_file_is_the_servers_fault(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        secret_keys.reset()
+        self.addCleanup(secret_keys.reset)
+        self.config.config(key_file=os.path.join(self.state, 'other.key'),
+                           group='credentials')
+        secret_keys.encrypt('x')  # another key than AKALPHA's
+        response = self.call({'Action': 'DescribeRegions'})
+        self.assertEqual(500, response.status_int)
+        self.assertIn(b'<Code>InternalError</Code>', response.body)
+        self.assertIn('The secret key of access key AKALPHA cannot be '
+                      'decrypted with the key in %s' % CONF.credentials.
+                      key_file, logs.output)
+        self.assertNotIn('alpha-secret', logs.output)
+        self.assertNotIn('Traceback', logs.output)
 
     def test_policy_can_deny(self):
         enforcer = policy.get_enforcer()

@@ -1,12 +1,15 @@
 """A compute host's copies of kernels and ramdisks, and atomic files."""
 
+import grp
 import os
 import stat
 import uuid
 
 import fixtures
+from oslo_config import fixture as config_fixture
 import testtools
 
+from ebsboot.conf import CONF
 from ebsboot.image import cache
 from ebsboot.image import files
 
@@ -44,14 +47,18 @@ class BootFileCacheTest(testtools.TestCase):
         return sorted(os.listdir(self.path)) if os.path.exists(
             self.path) else []
 
-    def test_downloads_once_readable_by_qemu(self):
+    def test_downloads_once_where_qemu_may_reach_it(self):
+        gid = os.getgid()
+        self.useFixture(config_fixture.Config(CONF)).config(
+            qemu_group=grp.getgrgid(gid).gr_name)
         path = self.cache.fetch('ctxt', self.kernel_id)
         self.assertEqual(os.path.join(self.path, self.kernel_id), path)
         with open(path, 'rb') as f:
             self.assertEqual(b'kernel bytes', f.read())
-        self.assertEqual(0o644, stat.S_IMODE(os.stat(path).st_mode))
-        # QEMU (another user) must get through the folder.
-        self.assertEqual(0o005, os.stat(self.path).st_mode & 0o005)
+        # libvirt hands the file to QEMU; QEMU's group traverses the folder.
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        self.assertEqual((0o750, gid), (stat.S_IMODE(
+            os.stat(self.path).st_mode), os.stat(self.path).st_gid))
         self.assertEqual(path, self.cache.fetch('ctxt', self.kernel_id))
         self.assertEqual([('ctxt', self.kernel_id)], self.backend.downloads)
         self.assertEqual([self.kernel_id], self._entries())
@@ -92,7 +99,7 @@ class AtomicFileTest(testtools.TestCase):
             self.assertFalse(os.path.exists(self.target))
         with open(__file__, 'rb') as f, open(self.target, 'rb') as g:
             self.assertEqual(f.read(), g.read())
-        self.assertEqual(0o644,
+        self.assertEqual(0o600,
                          stat.S_IMODE(os.stat(self.target).st_mode))
 
         def fail():

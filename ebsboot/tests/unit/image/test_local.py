@@ -93,7 +93,9 @@ class LocalBackendDataTest(base.TestCase):
         self.assertEqual(os.path.join(self.data_dir, image['id']), data)
         self.assertEqual(self._read(self.source), self._read(data))
         self.assertEqual([image['id']], os.listdir(self.data_dir))
-        self.assertEqual(0o644, stat.S_IMODE(os.stat(data).st_mode))
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(data).st_mode))
+        self.assertEqual(0o700, stat.S_IMODE(
+            os.stat(self.data_dir).st_mode))
 
         copy = os.path.join(self.state, 'copy')
         self.backend.download(self.alpha, image['id'], copy)
