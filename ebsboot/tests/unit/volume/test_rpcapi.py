@@ -36,7 +36,7 @@ class VolumeAPITest(base.TestCase):
         get_client = self.useFixture(fixtures.MockPatch(
             'ebsboot.rpc.get_client', return_value=self.client)).mock
         volume_rpcapi.VolumeAPI()
-        self.assertEqual('1.1', get_client.call_args.kwargs['version_cap'])
+        self.assertEqual('1.2', get_client.call_args.kwargs['version_cap'])
         self.config.config(volume='1.0', group='upgrade_levels')
         volume_rpcapi.VolumeAPI()
         self.assertEqual('1.0', get_client.call_args.kwargs['version_cap'])
