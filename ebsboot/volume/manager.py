@@ -8,6 +8,7 @@ again for every row this host left unfinished (or that no host claimed yet).
 """
 
 import threading
+import time
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -193,15 +194,59 @@ class VolumeManager:
         LOG.info('Deleted volume %s', volume.ec2_id)
 
     def initialize_connection(self, context, volume_id, connector):
+        self._merge_overlays([volume_id])
         volume = db.volume_get(ebs_context.get_admin_context(), volume_id)
         return self.driver.initialize_connection(
             _as_dict(volume, VOLUME_FIELDS), connector)
 
     def initialize_connections(self, context, volume_ids, connector):
+        self._merge_overlays(volume_ids)
         ctxt = ebs_context.get_admin_context()
         return {volume.id: self.driver.initialize_connection(
             _as_dict(volume, VOLUME_FIELDS), connector)
             for volume in db.volume_list(ctxt, ids=volume_ids)}
+
+    def _merge_overlays(self, volume_ids):
+        """Finish live snapshots of volumes about to be connected.
+
+        A guest that stopped between the switch and the merge left its
+        latest writes in an overlay; a guest booted on the volume file must
+        see them, so the snapshot is finished here first (no guest runs
+        the volume while it is being connected).
+        """
+        if not self.driver.supports_live_snapshot:
+            return
+        ctxt = ebs_context.get_admin_context()
+        volumes = {v.id: v for v in db.volume_list(ctxt, ids=volume_ids)}
+        pending = [s for s in db.snapshot_list(ctxt, status='pending')
+                   if s.volume_id in volumes and s.host == self.host]
+        todo = [s for s in pending if self.live.state(
+            s, volumes[s.volume_id])[0] in (live.PREPARED, live.COPIED)]
+        if not todo:
+            return
+        deadline = time.monotonic() + CONF.compute.block_commit_timeout
+        while time.monotonic() < deadline:
+            with self._busy_lock:
+                if not self._busy.intersection(s.id for s in todo):
+                    self._busy.update(s.id for s in todo)
+                    break
+            time.sleep(0.1)
+        else:
+            raise exception.VolumeDriverError(
+                'the live snapshots of %s did not finish' % ', '.join(
+                    v.ec2_id for v in volumes.values()))
+        try:
+            LOG.info('Finishing live snapshots %s before connecting',
+                     ', '.join(s.ec2_id for s in todo))
+            pairs = [(s, volumes[s.volume_id]) for s in todo]
+            self._take_live(ctxt, None, pairs)
+            if any(self.live.state(s, v)[0] != live.DONE for s, v in pairs):
+                raise exception.VolumeDriverError(
+                    'the overlays of live snapshots of %s are not merged'
+                    % ', '.join(v.ec2_id for v in volumes.values()))
+        finally:
+            with self._busy_lock:
+                self._busy.difference_update(s.id for s in todo)
 
     def terminate_connection(self, context, volume_id, connector):
         volume = db.volume_get(ebs_context.get_admin_context(), volume_id)

@@ -439,3 +439,25 @@ class LiveSnapshotTest(base.TestCase):
         self.assertEqual(2, _pattern(self.paths['vol-a']))
         self.guest.on.clear()
         self._assert_clean()
+
+    def test_connecting_the_volume_merges_a_left_overlay(self):
+        # Switched, then the service died during the copy, and the guest
+        # was stopped: starting it must not boot without its last writes.
+        self.guest.write(self.paths['vol-a'], 1)
+        self._snapshot('snap-1', 'vol-a')
+        patch = self._patch(self.manager.driver, '_convert',
+                            side_effect=Crash())
+        self.assertRaises(Crash, self.manager.create_snapshot, self.ctxt,
+                          'snap-1-uuid')
+        patch.stop()
+        self.guest.write(self.paths['vol-a'], 2)
+        self.guest.running = False
+        manager = volume_manager.VolumeManager(
+            host=HOST, driver=qcow2.Qcow2Driver(self.conf))
+        manager.driver.do_setup()
+        manager.initialize_connections(self.ctxt, ['vol-a-uuid'], {})
+        self.assertEqual('completed', self._row('snap-1').status)
+        self.assertEqual(1, _pattern(self._snapshot_file('snap-1')))
+        self.assertEqual(2, _pattern(self.paths['vol-a']))
+        self.guest.on.clear()
+        self._assert_clean()
