@@ -12,7 +12,8 @@ directly (KernelId/RamdiskId), the guest:
    with random data (a copy then takes a while from one to the other);
 3. prints ``writer ready`` and then, for n = 1, 2, ..., writes ``SEQ=n``
    to each sector in turn, each write flushed (``conv=fsync``) before the
-   next begins.
+   next begins, and prints ``t <uptime> <n>`` after each round (the
+   benchmark reads the pauses and the write rate from these lines).
 
 So at every instant the disks hold ``a >= b >= c >= a - 1`` (``c`` absent
 without vdb): a point-in-time copy holds it too, a torn one need not.
@@ -77,8 +78,18 @@ while :; do
     put /dev/vda @A@ $n
     put /dev/vda @B@ $n
     [ -b /dev/vdb ] && put /dev/vdb @C@ $n
+    read up _ < /proc/uptime
+    echo "t $up $n"
 done
 '''
+
+
+TICK = re.compile(r'^t (\d+\.\d+) (\d+)\r?$', re.M)
+
+
+def ticks(console):
+    """``[(guest uptime, n)]`` of the rounds a console shows."""
+    return [(float(up), int(n)) for up, n in TICK.findall(console)]
 
 
 def init_script():
