@@ -428,9 +428,12 @@ def _disk_xml(disk, target):
 
 
 def _chain_sources(disk):
-    """The files of a domain disk's backing chain, top first."""
-    return [source.get('file') or source.get('dev')
-            for source in disk.iter('source')]
+    """The source attribute values of a disk's backing chain, top first.
+
+    (A file, a block device, a network disk's name.)
+    """
+    return [value for source in disk.iter('source')
+            for value in source.attrib.values()]
 
 
 def _snapshot_xml(targets, switch):

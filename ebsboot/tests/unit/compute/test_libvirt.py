@@ -169,3 +169,9 @@ class LiveSnapshotXmlTest(base.TestCase):
             "</backingStore></backingStore></disk>")
         self.assertEqual(['/o/top', '/v/vol', '/s/snap'],
                          libvirt_driver._chain_sources(disk))
+        network = ET.fromstring(
+            "<disk><source protocol='rbd' name='pool/vol'/></disk>")
+        self.assertEqual(['rbd', 'pool/vol'],
+                         libvirt_driver._chain_sources(network))
+        # A disk with no file is never matched by a missing path.
+        self.assertNotIn(None, libvirt_driver._chain_sources(network))
