@@ -180,11 +180,12 @@ def create_snapshot(context, volume_ec2_id, description=None):
     return new_snapshot(context, volume, description)
 
 
-def new_snapshot(context, volume, description=None, snapshot_id=None):
+def new_snapshot(context, volume, description=None, snapshot_id=None,
+                 cast=True):
     """Write a ``pending`` snapshot row and ask the volume's host to take it.
 
     ``snapshot_id`` lets a caller choose the UUID up front (repeatable
-    steps).
+    steps). ``cast=False``: the caller asks for it (with others, say).
     """
     values = {
         'id': snapshot_id or str(uuid.uuid4()),
@@ -199,7 +200,8 @@ def new_snapshot(context, volume, description=None, snapshot_id=None):
         'description': description,
     }
     snapshot = db.snapshot_create(context, values)
-    volume_rpcapi.VolumeAPI().create_snapshot(context, values)
+    if cast:
+        volume_rpcapi.VolumeAPI().create_snapshot(context, values)
     LOG.info('Creating snapshot %s of %s', snapshot.ec2_id, volume.ec2_id)
     return snapshot
 

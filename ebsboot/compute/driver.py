@@ -83,6 +83,28 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """Hot-unplug a volume from the running guest."""
         raise NotImplementedError()
 
+    def snapshot_disks(self, instance, disks):
+        """Switch disks of a running guest to new overlays, all at once.
+
+        ``disks``: ``[{'path': file the guest writes, 'overlay': an empty
+        qcow2 file backed by it}]``. From the switch on, the guest writes
+        the overlays and ``path`` is frozen at one instant for every disk
+        (crash-consistent across them). Idempotent: a disk already on its
+        overlay is left alone. Returns ``{path: 'switched'|'inactive'}``:
+        'inactive' when the guest does not run or does not use the file.
+        """
+        raise NotImplementedError()
+
+    def commit_disks(self, instance, disks):
+        """Merge overlays made by ``snapshot_disks`` back into ``path``.
+
+        The guest runs on ``path`` again afterwards; the overlay files are
+        left for the caller to delete. Idempotent. Returns ``{path:
+        'committed'|'inactive'}``: 'inactive' when the guest does not run
+        on the overlay (the caller merges the file itself).
+        """
+        raise NotImplementedError()
+
     def list_instance_ids(self):
         """Internal ids of the guests this host knows."""
         return []

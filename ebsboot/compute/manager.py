@@ -39,7 +39,7 @@ def load_driver(conf=CONF):
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
@@ -128,6 +128,16 @@ class ComputeManager:
     def detach_volume(self, context, instance, connection_info,
                       device_name):
         self.driver.detach_volume(instance, connection_info, device_name)
+
+    def snapshot_disks(self, context, instance, disks):
+        LOG.info('Switching %d disk(s) of %s to overlays', len(disks),
+                 instance['ec2_id'])
+        return self.driver.snapshot_disks(instance, disks)
+
+    def commit_disks(self, context, instance, disks):
+        LOG.info('Merging %d overlay(s) of %s back', len(disks),
+                 instance['ec2_id'])
+        return self.driver.commit_disks(instance, disks)
 
     def get_power_state(self, context, instance):
         return self.driver.get_power_state(instance)

@@ -5,6 +5,7 @@ API version history:
 * 1.0 - spawn, power_off, destroy, pause, unpause, attach_volume,
   detach_volume, get_power_state, get_console_output
 * 1.1 - get_power_states (many guests at once)
+* 1.2 - snapshot_disks, commit_disks (live snapshots of attached volumes)
 """
 
 import oslo_messaging as messaging
@@ -19,7 +20,7 @@ _LONGEST_SHUTDOWN = 600
 
 
 class ComputeAPI:
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.compute.topic,
@@ -83,6 +84,25 @@ class ComputeAPI:
                 context, 'get_power_states', instances=instances)
         return {instance['id']: self.get_power_state(context, host, instance)
                 for instance in instances}
+
+    def can_snapshot_disks(self):
+        """Whether the compute services take part in live snapshots."""
+        return self.client.can_send_version('1.2')
+
+    def snapshot_disks(self, context, host, instance, disks):
+        """Switch disks of a running guest to overlays at one instant.
+
+        See ``ComputeDriver.snapshot_disks``; ``{path: state}``.
+        """
+        return self._prepare(host, _RPC_MARGIN, version='1.2').call(
+            context, 'snapshot_disks', instance=instance, disks=disks)
+
+    def commit_disks(self, context, host, instance, disks):
+        """Merge the overlays back (``ComputeDriver.commit_disks``)."""
+        return self._prepare(
+            host, CONF.compute.block_commit_timeout + _RPC_MARGIN,
+            version='1.2').call(context, 'commit_disks', instance=instance,
+                                disks=disks)
 
     def get_console_output(self, context, host, instance):
         return self._prepare(host).call(context, 'get_console_output',

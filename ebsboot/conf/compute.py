@@ -29,6 +29,11 @@ compute_opts = [
     cfg.IntOpt('max_count', default=100, min=1,
                help='Largest MaxCount one RunInstances request may ask '
                     'for.'),
+    cfg.IntOpt('block_commit_timeout', default=600, min=1,
+               help='Seconds a live snapshot of an attached volume may '
+                    'take to merge its overlay back into the volume '
+                    '(block commit) before the step fails; it is tried '
+                    'again when the volume service restarts.'),
 ]
 
 fake_group = cfg.OptGroup('fake_compute',

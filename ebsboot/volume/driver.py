@@ -17,8 +17,19 @@ something may return a dict of fields to store on the resource (for example
 
 import abc
 
+# Steps of a live snapshot, as ``live_snapshot_state`` reads them from the
+# backend (see ebsboot.volume.live).
+LIVE_NEW = 'new'            # nothing made yet
+LIVE_PREPARED = 'prepared'  # overlay made (maybe in use), not copied
+LIVE_COPIED = 'copied'      # copied; overlay to merge back and remove
+LIVE_DONE = 'done'          # copied, no overlay left
+
 
 class VolumeDriver(metaclass=abc.ABCMeta):
+
+    # Whether the live_snapshot_* methods work: the volume service then
+    # snapshots volumes of running guests through their compute host.
+    supports_live_snapshot = False
 
     def __init__(self, conf):
         self.conf = conf
@@ -63,11 +74,39 @@ class VolumeDriver(metaclass=abc.ABCMeta):
         """Delete the volume; a missing volume is not an error."""
 
     @abc.abstractmethod
-    def create_snapshot(self, snapshot, volume):
+    def create_snapshot(self, snapshot, volume, progress=None):
         """Take an immutable point-in-time copy of ``volume``.
 
-        The volume may be in use by a guest (a crash-consistent copy).
+        Nothing writes the volume meanwhile: it is detached, its guest is
+        stopped or paused, or (live snapshots) its guest writes an overlay.
+        ``progress``, if given, is called with the percentage copied.
         """
+
+    # Live snapshots: only if supports_live_snapshot ----------------------
+
+    def live_snapshot_state(self, snapshot, volume):
+        """``(LIVE_* step, disk)`` of a live snapshot, read from the store.
+
+        ``disk`` is ``{'path': the volume file a guest opens, 'overlay':
+        the file the guest writes while the snapshot is copied}``, as
+        compute's ``snapshot_disks`` takes it.
+        """
+        raise NotImplementedError()
+
+    def live_snapshot_overlay(self, snapshot, volume):
+        """Make the empty overlay backed by the volume file; the disk."""
+        raise NotImplementedError()
+
+    def merge_overlay(self, snapshot, volume):
+        """Merge the overlay into the volume file here (no guest uses it).
+
+        Must fail rather than write a file a guest has open.
+        """
+        raise NotImplementedError()
+
+    def delete_overlay(self, snapshot, volume):
+        """Remove the overlay (merged already); missing is not an error."""
+        raise NotImplementedError()
 
     def import_snapshot(self, snapshot, source, source_format):
         """Make a snapshot holding the data of a disk image file.

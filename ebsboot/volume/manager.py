@@ -7,6 +7,9 @@ transitional state is in the database, ``init_host`` simply runs the step
 again for every row this host left unfinished (or that no host claimed yet).
 """
 
+import threading
+import time
+
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from stevedore import driver as stevedore_driver
@@ -15,6 +18,7 @@ from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import exception
+from ebsboot.volume import live
 
 LOG = logging.getLogger(__name__)
 
@@ -33,11 +37,15 @@ def _as_dict(row, fields):
 
 
 class VolumeManager:
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
         self.driver = driver or load_driver()
+        self._live = None
+        # Snapshots being taken by a thread of this process.
+        self._busy = set()
+        self._busy_lock = threading.Lock()
 
     # Service life cycle ---------------------------------------------------
 
@@ -59,14 +67,20 @@ class VolumeManager:
                 LOG.info('Resuming %s of volume %s', volume.status,
                          volume.ec2_id)
                 steps[volume.status](ctxt, volume.id)
-        steps = {'pending': self.create_snapshot,
-                 'deleting': self.delete_snapshot}
+        pending = []
         for snapshot in db.snapshot_list(ctxt):
-            if snapshot.status in steps and snapshot.host in (None,
-                                                              self.host):
-                LOG.info('Resuming %s snapshot %s', snapshot.status,
-                         snapshot.ec2_id)
-                steps[snapshot.status](ctxt, snapshot.id)
+            if snapshot.host not in (None, self.host):
+                continue
+            if snapshot.status == 'pending':
+                LOG.info('Resuming pending snapshot %s', snapshot.ec2_id)
+                pending.append(snapshot.id)
+            elif snapshot.status == 'deleting':
+                LOG.info('Resuming deleting snapshot %s', snapshot.ec2_id)
+                self.delete_snapshot(ctxt, snapshot.id)
+        if pending:
+            # Together: those of one guest (a CreateImage) are switched
+            # at one instant, as when they were first asked for.
+            self.create_snapshots(ctxt, pending)
 
     def _claim(self, update, row):
         """Pin a row to this host; False if another host has it."""
@@ -180,15 +194,59 @@ class VolumeManager:
         LOG.info('Deleted volume %s', volume.ec2_id)
 
     def initialize_connection(self, context, volume_id, connector):
+        self._merge_overlays([volume_id])
         volume = db.volume_get(ebs_context.get_admin_context(), volume_id)
         return self.driver.initialize_connection(
             _as_dict(volume, VOLUME_FIELDS), connector)
 
     def initialize_connections(self, context, volume_ids, connector):
+        self._merge_overlays(volume_ids)
         ctxt = ebs_context.get_admin_context()
         return {volume.id: self.driver.initialize_connection(
             _as_dict(volume, VOLUME_FIELDS), connector)
             for volume in db.volume_list(ctxt, ids=volume_ids)}
+
+    def _merge_overlays(self, volume_ids):
+        """Finish live snapshots of volumes about to be connected.
+
+        A guest that stopped between the switch and the merge left its
+        latest writes in an overlay; a guest booted on the volume file must
+        see them, so the snapshot is finished here first (no guest runs
+        the volume while it is being connected).
+        """
+        if not self.driver.supports_live_snapshot:
+            return
+        ctxt = ebs_context.get_admin_context()
+        volumes = {v.id: v for v in db.volume_list(ctxt, ids=volume_ids)}
+        pending = [s for s in db.snapshot_list(ctxt, status='pending')
+                   if s.volume_id in volumes and s.host == self.host]
+        todo = [s for s in pending if self.live.state(
+            s, volumes[s.volume_id])[0] in (live.PREPARED, live.COPIED)]
+        if not todo:
+            return
+        deadline = time.monotonic() + CONF.compute.block_commit_timeout
+        while time.monotonic() < deadline:
+            with self._busy_lock:
+                if not self._busy.intersection(s.id for s in todo):
+                    self._busy.update(s.id for s in todo)
+                    break
+            time.sleep(0.1)
+        else:
+            raise exception.VolumeDriverError(
+                'the live snapshots of %s did not finish' % ', '.join(
+                    v.ec2_id for v in volumes.values()))
+        try:
+            LOG.info('Finishing live snapshots %s before connecting',
+                     ', '.join(s.ec2_id for s in todo))
+            pairs = [(s, volumes[s.volume_id]) for s in todo]
+            self._take_live(ctxt, None, pairs)
+            if any(self.live.state(s, v)[0] != live.DONE for s, v in pairs):
+                raise exception.VolumeDriverError(
+                    'the overlays of live snapshots of %s are not merged'
+                    % ', '.join(v.ec2_id for v in volumes.values()))
+        finally:
+            with self._busy_lock:
+                self._busy.difference_update(s.id for s in todo)
 
     def terminate_connection(self, context, volume_id, connector):
         volume = db.volume_get(ebs_context.get_admin_context(), volume_id)
@@ -199,14 +257,93 @@ class VolumeManager:
     # Snapshots --------------------------------------------------------------
 
     def create_snapshot(self, context, snapshot_id):
+        self.create_snapshots(context, [snapshot_id])
+
+    def create_snapshots(self, context, snapshot_ids):
+        """Take pending snapshots; those of one running guest at one instant.
+
+        A volume that a running guest uses is snapshotted live, through the
+        guest's compute host (``ebsboot.volume.live``), when the driver
+        can; every other snapshot is a plain copy.
+        """
         ctxt = ebs_context.get_admin_context()
-        snapshot = db.snapshot_get(ctxt, snapshot_id)
-        if snapshot is None or snapshot.status != 'pending':
-            return
-        if not self._claim(db.snapshot_update, snapshot):
-            return
-        volume = (db.volume_get(ctxt, snapshot.volume_id)
-                  if snapshot.volume_id else None)
+        with self._busy_lock:
+            snapshots = [s for s in db.snapshot_list(ctxt, ids=snapshot_ids)
+                         if s.status == 'pending' and s.id not in self._busy]
+            snapshots = [s for s in snapshots
+                         if self._claim(db.snapshot_update, s)]
+            self._busy.update(s.id for s in snapshots)
+        try:
+            self._take_snapshots(ctxt, snapshots)
+        finally:
+            with self._busy_lock:
+                self._busy.difference_update(s.id for s in snapshots)
+
+    def _take_snapshots(self, ctxt, snapshots):
+        guests = {}
+        for snapshot in snapshots:
+            volume = (db.volume_get(ctxt, snapshot.volume_id)
+                      if snapshot.volume_id else None)
+            guest = self._live_guest(snapshot, volume)
+            if guest is False:
+                self._copy_snapshot(ctxt, snapshot, volume)
+            else:
+                guests.setdefault(guest.id if guest else None, (
+                    guest, []))[1].append((snapshot, volume))
+        for guest, pairs in guests.values():
+            self._take_live(ctxt, guest, pairs)
+
+    def _live_guest(self, snapshot, volume):
+        """The running guest to snapshot ``volume`` through.
+
+        None: the snapshot is live but no guest runs the volume any more
+        (its overlay is merged here); False: take a plain copy.
+        """
+        if volume is None or not self.driver.supports_live_snapshot:
+            return False
+        state, _disk = self.live.state(snapshot, volume)
+        if state == live.DONE:
+            return None
+        guest = None
+        device = db.block_device_get_by_volume(volume.id)
+        if device is not None and volume.status == 'in-use':
+            guest = db.instance_get(ebs_context.get_admin_context(),
+                                    device.instance_id)
+        if guest is not None and guest.host and guest.state in (
+                'running', 'stopping') and \
+                self.live.compute.can_snapshot_disks():
+            return guest
+        # Started live, guest gone since: finish it here.
+        return None if state != live.NEW else False
+
+    @property
+    def live(self):
+        if self._live is None:
+            self._live = live.LiveSnapshotter(
+                self.driver, lambda s: _as_dict(s, SNAPSHOT_FIELDS),
+                lambda v: _as_dict(v, VOLUME_FIELDS))
+        return self._live
+
+    def _take_live(self, ctxt, guest, pairs):
+        LOG.info('Snapshotting %s live%s', ', '.join(
+            v.ec2_id for _s, v in pairs),
+            ' through guest %s' % guest.ec2_id if guest else '')
+        results = self.live.take(pairs, guest)
+        for snapshot, _volume in pairs:
+            values = results.get(snapshot.id)
+            if values is None:
+                LOG.warning('Snapshot %s stays pending: its overlay is '
+                            'not merged yet', snapshot.ec2_id)
+                continue
+            try:
+                db.snapshot_update(ctxt, snapshot.id, values,
+                                   expected_status='pending')
+            except db.ConflictError:
+                LOG.warning('Snapshot %s changed while it was taken',
+                            snapshot.ec2_id)
+
+    def _copy_snapshot(self, ctxt, snapshot, volume):
+        """A plain copy: nothing writes the volume meanwhile."""
         try:
             if snapshot.volume_id is None:
                 # ebsboot-manage snapshot import runs imports itself; one
@@ -250,4 +387,5 @@ class VolumeManager:
         LOG.info('Deleted snapshot %s', snapshot.ec2_id)
 
     def get_stats(self, context):
-        return self.driver.get_volume_stats()
+        return dict(self.driver.get_volume_stats(),
+                    live_snapshot_support=self.driver.supports_live_snapshot)

@@ -5,6 +5,7 @@ API version history:
 * 1.0 - create/delete volume and snapshot, initialize/terminate
   connection, get_stats
 * 1.1 - create_volumes and initialize_connections (many volumes at once)
+* 1.2 - create_snapshots (snapshots of one guest at one instant)
 """
 
 import oslo_messaging as messaging
@@ -14,7 +15,7 @@ from ebsboot import rpc
 
 
 class VolumeAPI:
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.volume.topic,
@@ -49,6 +50,19 @@ class VolumeAPI:
     def create_snapshot(self, context, snapshot):
         self._prepare(snapshot.get('host')).cast(
             context, 'create_snapshot', snapshot_id=snapshot['id'])
+
+    def can_create_snapshots(self):
+        return self.client.can_send_version('1.2')
+
+    def create_snapshots(self, context, host, snapshot_ids):
+        """Snapshots of one host's volumes; one guest's at one instant."""
+        if self.can_create_snapshots():
+            self._prepare(host, version='1.2').cast(
+                context, 'create_snapshots', snapshot_ids=snapshot_ids)
+        else:
+            for snapshot_id in snapshot_ids:
+                self.create_snapshot(context, {'id': snapshot_id,
+                                               'host': host})
 
     def delete_snapshot(self, context, snapshot):
         self._prepare(snapshot.get('host')).cast(

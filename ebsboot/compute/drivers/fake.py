@@ -109,6 +109,31 @@ class FakeDriver(driver.ComputeDriver):
                     d for d in guest['block_device_info']
                     if d['device_name'] != device_name]
 
+    def snapshot_disks(self, instance, disks):
+        """Records the switch in the guest's ``overlays`` (path -> file)."""
+        with self._lock:
+            self.calls.append(('snapshot_disks', instance['id'],
+                               sorted(d['path'] for d in disks)))
+            guest = self.guests.get(instance['id'])
+            if not guest or guest['state'] != driver.POWER_RUNNING:
+                return {d['path']: 'inactive' for d in disks}
+            overlays = guest.setdefault('overlays', {})
+            for d in disks:
+                overlays.setdefault(d['path'], d['overlay'])
+            return {d['path']: 'switched' for d in disks}
+
+    def commit_disks(self, instance, disks):
+        with self._lock:
+            self.calls.append(('commit_disks', instance['id'],
+                               sorted(d['path'] for d in disks)))
+            guest = self.guests.get(instance['id'])
+            if not guest or guest['state'] != driver.POWER_RUNNING:
+                return {d['path']: 'inactive' for d in disks}
+            overlays = guest.setdefault('overlays', {})
+            for d in disks:
+                overlays.pop(d['path'], None)
+            return {d['path']: 'committed' for d in disks}
+
     def get_power_state(self, instance):
         guest = self.guests.get(instance['id'])
         return guest['state'] if guest else driver.POWER_NOSTATE

@@ -202,7 +202,7 @@ class QemuGuestTest(base.FunctionalTestCase, QemuTestMixin):
         base.wait_for(lambda: ec2.describe_images(ImageIds=[image_id])[
             'Images'][0]['State'] == 'available', timeout=120, interval=1,
             what='image available')
-        # The guest was paused for the copy, never rebooted.
+        # The guest ran on while its volume was copied, never rebooted.
         self.wait_state(ec2, instance_id, 'running')
         console = self.console(ec2, instance_id)
         self.assertNotIn('boot-count=2', console)

@@ -81,7 +81,7 @@ class FakeDriver(driver.VolumeDriver):
             self.volumes.pop(volume['id'], None)
             self.connections.pop(volume['id'], None)
 
-    def create_snapshot(self, snapshot, volume):
+    def create_snapshot(self, snapshot, volume, progress=None):
         with self._lock:
             self._call('create_snapshot', snapshot['id'])
             if snapshot['id'] not in self.snapshots:

@@ -10,6 +10,9 @@ Layout (``[qcow2]`` options)::
     <snapshots_dir>/snapshot-<id>.deleted  DeleteSnapshot was called
     <snapshots_dir>/templates/snapshot-<id>-<size>G.qcow2
                                            an empty overlay of the snapshot
+    <volumes_dir>/overlays/volume-<id>.snapshot-<id>.qcow2
+                                           what a running guest writes
+                                           while its volume is copied
 
 * A volume made from a snapshot is a copy-on-write overlay whose backing
   file is the snapshot (``qemu-img create -b``), so it costs the same
@@ -29,6 +32,11 @@ Layout (``[qcow2]`` options)::
   read through the file the import opened: raw data straight from it, a
   qcow2 image from an unnamed private copy in the snapshots folder (see
   ``import_snapshot``).
+* A snapshot of a volume a running guest uses is taken with the compute
+  host's help (see ``ebsboot.volume.live``): the guest switches to an
+  overlay backed by the volume file, the frozen volume file is copied as
+  above, and the overlay is merged back and removed. Whether an overlay
+  exists is what records that the snapshot took this path.
 * Files are written under a hidden temporary name in the same folder and
   renamed once complete and flushed: a crash never leaves half a file under
   the final name, and a retry overwrites what an earlier attempt left.
@@ -73,6 +81,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 
@@ -98,6 +107,8 @@ _EXT = '.qcow2'
 _DEPS = '.deps'
 _DELETED = '.deleted'
 _TEMPLATES = 'templates'
+_OVERLAYS = 'overlays'
+_PROGRESS = re.compile(rb'\((\d+(?:\.\d+)?)/100%\)')
 # Volume files flushed at the same time by create_volumes_from_snapshot.
 FLUSH_WORKERS = 8
 
@@ -149,6 +160,8 @@ def _inside(path, folder):
 class Qcow2Driver(driver.VolumeDriver):
     """Volumes and snapshots as qcow2 files, attached with LocalConnector."""
 
+    supports_live_snapshot = True
+
     def __init__(self, conf):
         super().__init__(conf)
         self._lock = threading.Lock()
@@ -171,6 +184,11 @@ class Qcow2Driver(driver.VolumeDriver):
 
     def _snapshot_path(self, snapshot_id):
         return os.path.join(self.snapshots_dir,
+                            _SNAPSHOT % _check_id(snapshot_id) + _EXT)
+
+    def _overlay_path(self, volume_id, snapshot_id):
+        return os.path.join(self.volumes_dir, _OVERLAYS,
+                            _VOLUME % _check_id(volume_id) + '.' +
                             _SNAPSHOT % _check_id(snapshot_id) + _EXT)
 
     def _deps_dir(self, snapshot_id):
@@ -204,6 +222,29 @@ class Qcow2Driver(driver.VolumeDriver):
 
     def _qemu_img(self, *args, **kwargs):
         return self._execute(self.conf.qcow2.qemu_img, *args, **kwargs)
+
+    def _convert(self, args, progress=None):
+        """``qemu-img convert args``, reporting its percentage done."""
+        if progress is None:
+            return self._qemu_img('convert', *args)
+        cmd = [self.conf.qcow2.qemu_img, 'convert', '-p'] + list(args)
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        except OSError as e:
+            raise exception.VolumeDriverError(
+                'cannot run %s: %s' % (cmd[0], e))
+        with proc:
+            # qemu-img ends each progress line with a carriage return.
+            for chunk in iter(lambda: proc.stdout.read1(4096), b''):
+                for match in _PROGRESS.finditer(chunk):
+                    progress(float(match.group(1)))
+            err = proc.stderr.read()
+        if proc.returncode:
+            raise exception.VolumeDriverError(
+                '%s convert failed (exit code %s): %s' % (
+                    cmd[0], proc.returncode,
+                    err.decode(errors='replace').strip()))
 
     def _write_atomically(self, path, write):
         """Run ``write(tmp)``, flush tmp and rename it to ``path``."""
@@ -542,16 +583,24 @@ class Qcow2Driver(driver.VolumeDriver):
         if _remove(path):
             LOG.info('Removed volume file %s', path)
         _remove(_tmp_path(path))
+        # Overlays of live snapshots that failed to clean up.
+        for overlay in glob.glob(os.path.join(
+                glob.escape(self.volumes_dir), _OVERLAYS,
+                _VOLUME % _check_id(volume['id']) + '.' + _SNAPSHOT % '*' +
+                _EXT)):
+            _remove(overlay)
         with self._lock:
             self._release(_VOLUME % volume['id'])
 
-    def create_snapshot(self, snapshot, volume):
+    def create_snapshot(self, snapshot, volume, progress=None):
         path = self._snapshot_path(snapshot['id'])
         if os.path.exists(path):
             return {'provider_location': path}
         volume_path = self._volume_path(volume['id'])
         chain = self._validate_chain(volume_path)
-        args = ['convert', '-q', '-U', '-f', 'qcow2', '-O', 'qcow2']
+        args = ['-U', '-f', 'qcow2', '-O', 'qcow2']
+        if progress is None:
+            args.insert(0, '-q')
         parent = self._backing_snapshot(chain)
         child = _SNAPSHOT % snapshot['id']
         if parent is not None:
@@ -561,7 +610,8 @@ class Qcow2Driver(driver.VolumeDriver):
             args += ['-B', self._snapshot_path(parent), '-F', 'qcow2']
         try:
             self._write_atomically(
-                path, lambda tmp: self._qemu_img(*args, volume_path, tmp))
+                path, lambda tmp: self._convert(args + [volume_path, tmp],
+                                                progress))
         except Exception:
             if parent is not None:
                 with self._lock:
@@ -570,6 +620,53 @@ class Qcow2Driver(driver.VolumeDriver):
             raise
         LOG.info('Created snapshot file %s of %s', path, volume_path)
         return {'provider_location': path}
+
+    # Live snapshots (see ebsboot.volume.live) ---------------------------
+
+    def live_snapshot_state(self, snapshot, volume):
+        path = self._volume_path(volume['id'])
+        overlay = self._overlay_path(volume['id'], snapshot['id'])
+        copied = os.path.exists(self._snapshot_path(snapshot['id']))
+        if os.path.exists(overlay):
+            state = driver.LIVE_COPIED if copied else driver.LIVE_PREPARED
+        else:
+            state = driver.LIVE_DONE if copied else driver.LIVE_NEW
+        return state, {'path': path, 'overlay': overlay}
+
+    def live_snapshot_overlay(self, snapshot, volume):
+        path = self._volume_path(volume['id'])
+        overlay = self._overlay_path(volume['id'], snapshot['id'])
+        if not os.path.exists(overlay):
+            self._check_volume(path)
+            # Made on first use, beside the volumes: QEMU opens it too.
+            fileperms.qemu_dir(os.path.dirname(overlay), self.conf)
+            # -u and the size: the guest holds the volume file's lock.
+            self._write_atomically(overlay, lambda tmp: self._qemu_img(
+                'create', '-q', '-f', 'qcow2', '-u', '-b', path, '-F',
+                'qcow2', tmp, '%dG' % volume['size']))
+            LOG.info('Created overlay %s for snapshot %s', overlay,
+                     snapshot['id'])
+        return {'path': path, 'overlay': overlay}
+
+    def merge_overlay(self, snapshot, volume):
+        state, disk = self.live_snapshot_state(snapshot, volume)
+        if state not in (driver.LIVE_PREPARED, driver.LIVE_COPIED):
+            return
+        chain = self._validate_chain(disk['overlay'])
+        if len(chain) < 2 or os.path.realpath(chain[1]['filename']) != \
+                os.path.realpath(disk['path']):
+            raise exception.UnsafeBackingChain(
+                '%s is not backed by %s' % (disk['overlay'], disk['path']))
+        # Without -U: fails rather than write a file a guest holds.
+        self._qemu_img('commit', '-q', '-f', 'qcow2', '-d', disk['overlay'])
+        LOG.info('Merged overlay %s into %s', disk['overlay'], disk['path'])
+
+    def delete_overlay(self, snapshot, volume):
+        overlay = self._overlay_path(volume['id'], snapshot['id'])
+        _remove(_tmp_path(overlay))
+        if _remove(overlay):
+            LOG.info('Removed overlay %s', overlay)
+            _fsync(os.path.dirname(overlay), directory=True)
 
     def import_snapshot(self, snapshot, source, source_format):
         path = self._snapshot_path(snapshot['id'])

@@ -289,8 +289,8 @@ class LibvirtDriver(driver.ComputeDriver):
         if domain is not None:
             source = connection_info['data'].get('device_path')
             for disk in self._disks(domain):
-                found = disk.find('source')
-                if found is not None and source in found.attrib.values():
+                # (During a live snapshot the volume backs an overlay.)
+                if source in _chain_sources(disk):
                     flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | \
                         libvirt.VIR_DOMAIN_AFFECT_CONFIG
                     domain.detachDeviceFlags(
@@ -298,6 +298,88 @@ class LibvirtDriver(driver.ComputeDriver):
         volume_driver.disconnect(
             connection_info,
             self._device_info.get(instance['id'], {}).pop(device_name, None))
+
+    # Live snapshots ---------------------------------------------------
+
+    def _disk_on(self, domain, path):
+        """The target of the disk whose top file is ``path``, or None."""
+        for disk in self._disks(domain):
+            source = disk.find('source')
+            if source is not None and source.get('file') == path:
+                return disk.find('target').get('dev')
+        return None
+
+    def snapshot_disks(self, instance, disks):
+        domain = self._lookup(instance)
+        if domain is None or not domain.isActive():
+            return {d['path']: 'inactive' for d in disks}
+        result = {}
+        switch = {}
+        for d in disks:
+            if self._disk_on(domain, d['overlay']):
+                result[d['path']] = 'switched'
+                continue
+            target = self._disk_on(domain, d['path'])
+            if target is None:
+                result[d['path']] = 'inactive'
+            else:
+                switch[target] = d
+        if switch:
+            started = time.monotonic()
+            domain.snapshotCreateXML(
+                _snapshot_xml(self._targets(domain), switch),
+                libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY |
+                libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA |
+                libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC |
+                libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT)
+            LOG.info('Guest %s switched %s to overlays in %.3f s',
+                     instance['ec2_id'], ', '.join(sorted(switch)),
+                     time.monotonic() - started)
+            result.update((d['path'], 'switched') for d in switch.values())
+        return result
+
+    def commit_disks(self, instance, disks):
+        domain = self._lookup(instance)
+        result = {}
+        for d in disks:
+            if domain is None or not domain.isActive():
+                result[d['path']] = 'inactive'
+                continue
+            target = self._disk_on(domain, d['overlay'])
+            if target is None:
+                # Never switched, or merged already.
+                result[d['path']] = ('committed'
+                                     if self._disk_on(domain, d['path'])
+                                     else 'inactive')
+                continue
+            if not domain.blockJobInfo(target, 0):
+                domain.blockCommit(target, d['path'], None, 0,
+                                   libvirt.VIR_DOMAIN_BLOCK_COMMIT_ACTIVE)
+            self._pivot(instance, domain, target)
+            result[d['path']] = 'committed'
+        return result
+
+    def _pivot(self, instance, domain, target):
+        """Wait for the active commit of ``target`` to be ready; pivot."""
+        started = time.monotonic()
+        deadline = started + self.conf.compute.block_commit_timeout
+        while True:
+            try:
+                pivot = time.monotonic()
+                domain.blockJobAbort(
+                    target, libvirt.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
+                pivot = time.monotonic() - pivot
+                break
+            except libvirt.libvirtError as e:
+                if e.get_error_code() not in (
+                        libvirt.VIR_ERR_BLOCK_COPY_ACTIVE,
+                        libvirt.VIR_ERR_OPERATION_INVALID) or \
+                        time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+        LOG.info('Guest %s merged the overlay of %s back in %.3f s '
+                 '(pivot %.3f s)', instance['ec2_id'], target,
+                 time.monotonic() - started, pivot)
 
     def _disks(self, domain):
         root = ET.fromstring(domain.XMLDesc(0))
@@ -344,6 +426,32 @@ def _disk_xml(disk, target):
     devices = ET.Element('devices')
     config._disk(devices, disk, target)
     return ET.tostring(devices[0], encoding='unicode')
+
+
+def _chain_sources(disk):
+    """The source attribute values of a disk's backing chain, top first.
+
+    (A file, a block device, a network disk's name.)
+    """
+    return [value for source in disk.iter('source')
+            for value in source.attrib.values()]
+
+
+def _snapshot_xml(targets, switch):
+    """A disk-only snapshot switching ``switch`` (target -> disk) only."""
+    snapshot = ET.Element('domainsnapshot')
+    disks = ET.SubElement(snapshot, 'disks')
+    for target in targets:
+        dev = target.get('dev')
+        disk = switch.get(dev)
+        if disk is None:
+            ET.SubElement(disks, 'disk', name=dev, snapshot='no')
+            continue
+        element = ET.SubElement(disks, 'disk', name=dev,
+                                snapshot='external', type='file')
+        ET.SubElement(element, 'driver', type='qcow2')
+        ET.SubElement(element, 'source', file=disk['overlay'])
+    return ET.tostring(snapshot, encoding='unicode')
 
 
 def _element_xml(element):

@@ -67,6 +67,21 @@ class LibvirtDriverTest(base.TestCase):
         # Idempotent: a second spawn of a running guest changes nothing.
         self.driver.spawn(self.instance, self.bdi)
 
+    def test_live_snapshot_of_a_guest_that_is_not_running(self):
+        disks = [{'path': self.root, 'overlay': self.root + '.overlay'}]
+        self.assertEqual({self.root: 'inactive'},
+                         self.driver.snapshot_disks(self.instance, disks))
+        self.assertEqual({self.root: 'inactive'},
+                         self.driver.commit_disks(self.instance, disks))
+        self.driver.spawn(self.instance, self.bdi)
+        # A file the guest does not use is not switched.
+        other = [{'path': '/elsewhere', 'overlay': '/elsewhere.o'}]
+        self.assertEqual({'/elsewhere': 'inactive'},
+                         self.driver.snapshot_disks(self.instance, other))
+        # Nothing to merge: the guest runs on the volume file.
+        self.assertEqual({self.root: 'committed'},
+                         self.driver.commit_disks(self.instance, disks))
+
     def test_direct_kernel_boot(self):
         kernel = os.path.join(self.state, 'vmlinuz')
         ramdisk = os.path.join(self.state, 'initrd')
@@ -128,3 +143,35 @@ class LibvirtDriverTest(base.TestCase):
         self.assertEqual('10.0.0.1', disk.find('./source/host').get('name'))
         self.assertEqual('abc', disk.find('./auth/secret').get('uuid'))
         self.assertEqual('kvm', ET.fromstring(xml).get('type'))
+
+
+class LiveSnapshotXmlTest(base.TestCase):
+    """What the libvirt driver asks for in a live snapshot."""
+
+    def test_only_the_named_disks_switch(self):
+        targets = [ET.Element('target', dev=dev)
+                   for dev in ('vda', 'vdb', 'hdc')]
+        xml = ET.fromstring(libvirt_driver._snapshot_xml(
+            targets, {'vdb': {'path': '/v/b', 'overlay': '/o/b'}}))
+        disks = {d.get('name'): d for d in xml.findall('./disks/disk')}
+        self.assertEqual(['vda', 'vdb', 'hdc'], list(disks))
+        self.assertEqual('no', disks['vda'].get('snapshot'))
+        self.assertEqual('no', disks['hdc'].get('snapshot'))
+        self.assertEqual(('external', 'file', '/o/b', 'qcow2'), (
+            disks['vdb'].get('snapshot'), disks['vdb'].get('type'),
+            disks['vdb'].find('source').get('file'),
+            disks['vdb'].find('driver').get('type')))
+
+    def test_chain_sources_include_backing_files(self):
+        disk = ET.fromstring(
+            "<disk><source file='/o/top'/><backingStore><source "
+            "file='/v/vol'/><backingStore><source file='/s/snap'/>"
+            "</backingStore></backingStore></disk>")
+        self.assertEqual(['/o/top', '/v/vol', '/s/snap'],
+                         libvirt_driver._chain_sources(disk))
+        network = ET.fromstring(
+            "<disk><source protocol='rbd' name='pool/vol'/></disk>")
+        self.assertEqual(['rbd', 'pool/vol'],
+                         libvirt_driver._chain_sources(network))
+        # A disk with no file is never matched by a missing path.
+        self.assertNotIn(None, libvirt_driver._chain_sources(network))

@@ -1,4 +1,4 @@
-"""The volume RPC client: 1.1 calls and their 1.0 fallbacks."""
+"""The volume RPC client: 1.1 and 1.2 calls and their 1.0 fallbacks."""
 
 from unittest import mock
 
@@ -36,7 +36,7 @@ class VolumeAPITest(base.TestCase):
         get_client = self.useFixture(fixtures.MockPatch(
             'ebsboot.rpc.get_client', return_value=self.client)).mock
         volume_rpcapi.VolumeAPI()
-        self.assertEqual('1.1', get_client.call_args.kwargs['version_cap'])
+        self.assertEqual('1.2', get_client.call_args.kwargs['version_cap'])
         self.config.config(volume='1.0', group='upgrade_levels')
         volume_rpcapi.VolumeAPI()
         self.assertEqual('1.0', get_client.call_args.kwargs['version_cap'])
@@ -110,3 +110,19 @@ class VolumeAPITest(base.TestCase):
         self.assertEqual(
             [{'version': '1.0', 'server': 'h1'}] * 2,
             [c[1] for c in self.client.prepare.call_args_list])
+
+    def test_create_snapshots(self):
+        self.api.create_snapshots(self.ctxt, 'h1', ['a', 'b'])
+        self.client.can_send_version.assert_called_once_with('1.2')
+        self.assertEqual(
+            [({'version': '1.2', 'server': 'h1'}, 'cast', 'create_snapshots',
+              {'snapshot_ids': ['a', 'b']})], self._prepared())
+
+    def test_create_snapshots_one_by_one_for_an_old_server(self):
+        self._old_server()
+        self.api.create_snapshots(self.ctxt, 'h1', ['a', 'b'])
+        self.assertEqual(
+            [({'version': '1.0', 'server': 'h1'}, 'cast', 'create_snapshot',
+              {'snapshot_id': 'a'}),
+             ({'version': '1.0', 'server': 'h1'}, 'cast', 'create_snapshot',
+              {'snapshot_id': 'b'})], self._prepared())
