@@ -232,7 +232,8 @@ def launch_volumes(admin, instance, data):
                                    % device.device_name)
         volume = cloud_volumes.new_volume(
             ctxt, instance.availability_zone, device.volume_size,
-            device.volume_type, snapshot, volume_id=volume_id)
+            device.volume_type, snapshot, volume_id=volume_id,
+            tags=data.get('volume_tags'))
         db.block_device_update(device.id, {'volume_ec2_id': volume.ec2_id,
                                            'status': 'attaching'})
     return 'launch_wait', {}
@@ -434,7 +435,7 @@ def image_snapshot(admin, instance, data):
             project_context(instance), volume,
             'Created by CreateImage(%s) for %s'
             % (instance.ec2_id, data['ami']),
-            snapshot_id=snapshot_id)
+            snapshot_id=snapshot_id, tags=data.get('snapshot_tags'))
     return 'image_wait', {}
 
 
