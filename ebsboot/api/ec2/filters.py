@@ -58,8 +58,10 @@ def is_tag_filter(name):
 
 
 def _tag_extractor(name, tags):
-    """The extractor of a tag filter (``tag:<key>``, ``tag-key``,
-    ``tag-value``), or None for another name."""
+    """The extractor of a tag filter, or None for another name.
+
+    Tag filters: ``tag:<key>``, ``tag-key`` and ``tag-value``.
+    """
     if tags is None:
         return None
     if name == 'tag-key':

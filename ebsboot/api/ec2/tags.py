@@ -36,8 +36,10 @@ def tag_specifications(params, allowed):
 
 
 def tag_set(pairs):
-    """The ``tagSet`` of ``(key, value)`` pairs; None (no element) if
-    there are none, as AWS answers."""
+    """The ``tagSet`` of ``(key, value)`` pairs.
+
+    None (no element) if there are none, as AWS answers.
+    """
     return [{'key': key, 'value': value} for key, value in pairs] or None
 
 
