@@ -201,8 +201,8 @@ class TagsTest(wire.WireTestCase, base.ServiceTestCase):
                 Tags=[{'Key': 'k%d' % n, 'Value': ''} for n in range(49)])
         # Overwriting does not count twice.
         self.ok('CreateTags', Resources=[volume_id],
-                Tags=[{'Key': 'k0', 'Value': 'x'}, {'Key': 'new',
-                                                   'Value': ''}])
+                Tags=[{'Key': 'k0', 'Value': 'x'},
+                      {'Key': 'new', 'Value': ''}])
         self.assertEqual(50, len(self.tag_rows()))
         self.assertIn('exceeded', self.error(
             'TagLimitExceeded', 'CreateTags', Resources=[volume_id],
