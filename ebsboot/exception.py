@@ -177,3 +177,7 @@ MALFORMED['i'] = InvalidInstanceIDMalformed
 NOT_FOUND['i'] = InvalidInstanceIDNotFound
 InvalidVolumeZoneMismatch = _error(
     'InvalidVolumeZoneMismatch', code='InvalidVolume.ZoneMismatch')
+
+# Tag errors
+InvalidID = _error('InvalidID', message="The ID '%(id)s' is not valid")
+TagLimitExceeded = _error('TagLimitExceeded')

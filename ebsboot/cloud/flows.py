@@ -232,7 +232,8 @@ def launch_volumes(admin, instance, data):
                                    % device.device_name)
         volume = cloud_volumes.new_volume(
             ctxt, instance.availability_zone, device.volume_size,
-            device.volume_type, snapshot, volume_id=volume_id)
+            device.volume_type, snapshot, volume_id=volume_id,
+            tags=data.get('volume_tags'))
         db.block_device_update(device.id, {'volume_ec2_id': volume.ec2_id,
                                            'status': 'attaching'})
     return 'launch_wait', {}
@@ -470,7 +471,8 @@ def image_snapshot(admin, instance, data):
             project_context(instance), volume,
             'Created by CreateImage(%s) for %s'
             % (instance.ec2_id, data['ami']),
-            snapshot_id=snapshot_id, cast=not data.get('live_host'))
+            snapshot_id=snapshot_id, cast=not data.get('live_host'),
+            tags=data.get('snapshot_tags'))
         made = True
     if made and data.get('live_host'):
         # One request: the volume host switches them at one instant.

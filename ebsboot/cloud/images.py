@@ -34,6 +34,7 @@ import threading
 
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
+from oslo_utils import excutils
 from stevedore import driver as stevedore_driver
 
 from ebsboot.cloud import bdm as bdm_utils
@@ -399,7 +400,7 @@ def _snapshots_gone(bdms):
 
 def register_image(context, name, root_device_name, bdms, description=None,
                    architecture=None, kernel_id=None, ramdisk_id=None,
-                   boot_mode=None, state=None):
+                   boot_mode=None, state=None, tags=None):
     """Register an EBS image; it is available at once.
 
     :param bdms: BDMs from ``bdm.from_ec2_params``; the root device's must
@@ -414,6 +415,7 @@ def register_image(context, name, root_device_name, bdms, description=None,
         stored as Nova's ``hw_firmware_type``.
     :param state: None for an available image; ``pending`` for one whose
         snapshots are being taken (CreateImage), see ``mark_image_*``.
+    :param tags: ``{key: value}`` of the image, checked by the caller.
     :returns: the image.
     """
     check_name(name)
@@ -463,6 +465,13 @@ def register_image(context, name, root_device_name, bdms, description=None,
     if gone:
         get_backend().delete(context, image['id'])
         raise exception.InvalidSnapshotNotFound(id=gone[0])
+    if tags:
+        try:
+            db.tags_set(context, [(properties[_ID_PROPERTY], 'image')],
+                        tags, len(tags))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                get_backend().delete(context, image['id'])
     LOG.info('Registered image %s (%s) of project %s',
              properties[_ID_PROPERTY], image['id'], context.project_id)
     return image
@@ -568,6 +577,7 @@ def deregister_image(context, ec2_id, delete_associated_snapshots=False):
     """
     image = get_own_image(context, ec2_id, IMAGE_TYPES)
     get_backend().delete(context, image['id'])
+    db.tags_destroy_resource(ec2_id)
     LOG.info('Deregistered image %s (%s)', ec2_id, image['id'])
     results = []
     if delete_associated_snapshots:

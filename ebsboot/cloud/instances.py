@@ -97,8 +97,12 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
                   client_token=None, disable_api_termination=False,
                   disable_api_stop=False, shutdown_behavior='stop',
                   block_device_mappings=(), kernel_id=None,
-                  ramdisk_id=None):
-    """Launch instances; returns their rows (one reservation)."""
+                  ramdisk_id=None, tags=None):
+    """Launch instances; returns their rows (one reservation).
+
+    ``tags``: ``{'instance'|'volume': {key: value}}`` (checked) of the
+    instances and of the volumes the launch makes.
+    """
     request = dict(locals())
     request.pop('context')
     digest = _digest(request)
@@ -157,6 +161,11 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
     vcpus, memory_mb = types[instance_type]
     reservation_id = ec2ids.new_id('r')
     runner = tasks.get_runner()
+    tags = tags or {}
+    # The launch steps make the volumes later: their tags wait in the
+    # flow's data.
+    task_data = (jsonutils.dumps({'volume_tags': tags['volume']})
+                 if tags.get('volume') else None)
     instances = []
     for index in range(count):
         values = {
@@ -167,6 +176,7 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
             'instance_type': instance_type, 'vcpus': vcpus,
             'memory_mb': memory_mb, 'availability_zone': zone,
             'state': 'pending', 'task': 'launch_volumes',
+            'task_data': task_data,
             'pending_terminate': False, 'launch_index': index,
             'client_token': client_token,
             'request_digest': digest if client_token else None,
@@ -180,7 +190,8 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
         }
         devices = [_device_values(b, root_device_name) for b in merged]
         instances.append((values, devices))
-    rows = db.instance_create_many(context, instances)
+    rows = db.instance_create_many(context, instances,
+                                   tags.get('instance'))
     runner.kick_many([row.id for row in rows])
     LOG.info('Launching %s from %s', ', '.join(r.ec2_id for r in rows),
              image_ec2_id)
@@ -508,13 +519,16 @@ def modify_attribute(context, ec2_id, attribute, value):
 # CreateImage --------------------------------------------------------------
 
 def create_image(context, ec2_id, name, description=None, no_reboot=False,
-                 block_device_mappings=()):
+                 block_device_mappings=(), tags=None):
     """Register a pending image of the instance and start snapshotting.
 
     The snapshots' UUIDs are chosen now and written into the image's
     mapping (Nova's format) at once; the flow then creates exactly those
-    snapshots, so a repeated step never makes a second one.
+    snapshots, so a repeated step never makes a second one. ``tags``:
+    ``{'image'|'snapshot': {key: value}}`` (checked); the snapshots' wait
+    in the flow's data.
     """
+    tags = tags or {}
     instance = get_instance(context, ec2_id)
     if instance.state not in ('running', 'stopped') or \
             instance.task is not None:
@@ -568,10 +582,12 @@ def create_image(context, ec2_id, name, description=None, no_reboot=False,
     image = cloud_images.register_image(
         context, name, root, list(bdms.values()), description,
         kernel_id=instance.kernel_id, ramdisk_id=instance.ramdisk_id,
-        state='pending')
+        state='pending', tags=tags.get('image'))
     data = {'image_id': image['id'],
             'ami': cloud_images.image_ec2_id(image),
             'reboot': not no_reboot, 'snapshots': snapshots}
+    if tags.get('snapshot'):
+        data['snapshot_tags'] = tags['snapshot']
     try:
         db.instance_update(context, instance.id,
                            {'task': 'image_stop',
@@ -580,6 +596,7 @@ def create_image(context, ec2_id, name, description=None, no_reboot=False,
                                      'state': ('running', 'stopped')})
     except db.ConflictError:
         cloud_images.get_backend().delete(context, image['id'])
+        db.tags_destroy_resource(data['ami'])
         raise exception.IncorrectInstanceState(
             "The instance '%s' changed state during the request; try "
             "again." % instance.ec2_id)

@@ -94,8 +94,12 @@ def launch_volumes(admin, instances, datas):
         if failure is not None:
             outcomes[instance.id] = failure
             continue
+        tags = datas.get(instance.id, {}).get('volume_tags') or {}
         for device, values in rows:
             inserts.append(('volume', values))
+            inserts.extend(('tag', db.tag_values(
+                values['project_id'], values['ec2_id'], 'volume', key,
+                value)) for key, value in tags.items())
             updates.append(('block_device', device.id,
                             {'volume_id': values['id'],
                              'volume_ec2_id': values['ec2_id'],

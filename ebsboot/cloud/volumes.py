@@ -58,10 +58,12 @@ def _digest(*values):
 
 
 def create_volume(context, zone, size=None, snapshot_ec2_id=None,
-                  volume_type=None, client_token=None):
+                  volume_type=None, client_token=None, tags=None):
+    """A new volume; ``tags`` (``{key: value}``, checked) come with it."""
     volume_type = volume_type or CONF.volume.default_volume_type
     check_volume_type(volume_type)
-    digest = _digest(zone, size, snapshot_ec2_id, volume_type)
+    digest = _digest(zone, size, snapshot_ec2_id, volume_type,
+                     sorted((tags or {}).items()))
     if client_token:
         validation.check_client_token(client_token)
         existing = db.volume_get_by_client_token(context, client_token)
@@ -95,13 +97,13 @@ def create_volume(context, zone, size=None, snapshot_ec2_id=None,
             '%s.' % (size, limits[0], limits[1], volume_type))
     try:
         return new_volume(context, zone, size, volume_type, snapshot,
-                          client_token=client_token,
+                          tags=tags, client_token=client_token,
                           request_digest=digest if client_token else None)
     except db.DuplicateError:
         # The same token raced in from a parallel request: answer as the
         # winner did.
         return create_volume(context, zone, size, snapshot_ec2_id,
-                             volume_type, client_token)
+                             volume_type, client_token, tags)
 
 
 def volume_values(project_id, zone, size, volume_type, snapshot=None,
@@ -122,15 +124,16 @@ def volume_values(project_id, zone, size, volume_type, snapshot=None,
 
 
 def new_volume(context, zone, size, volume_type, snapshot=None,
-               volume_id=None, **extra):
+               volume_id=None, tags=None, **extra):
     """Write a ``creating`` volume row and ask a volume service to make it.
 
     Callers have validated the request. ``volume_id`` lets a caller choose
     the UUID up front, so a repeated step finds the row it made before.
+    ``tags`` are written with the row.
     """
     values = volume_values(context.project_id, zone, size, volume_type,
                            snapshot, volume_id, **extra)
-    volume = db.volume_create(context, values)
+    volume = db.volume_create(context, values, tags)
     volume_rpcapi.VolumeAPI().create_volume(context, values)
     LOG.info('Creating volume %s (%d GiB)', volume.ec2_id, size)
     return volume
@@ -170,22 +173,23 @@ def release_volume(context, volume, delete):
                          expected_status=('in-use', 'available'))
 
 
-def create_snapshot(context, volume_ec2_id, description=None):
+def create_snapshot(context, volume_ec2_id, description=None, tags=None):
     validation.check_description(description)
     volume = get_volume(context, volume_ec2_id)
     if volume.status not in ('available', 'in-use'):
         raise exception.IncorrectState(
             "The volume '%s' is '%s'; only available or in-use volumes can "
             "be snapshotted." % (volume.ec2_id, volume.status))
-    return new_snapshot(context, volume, description)
+    return new_snapshot(context, volume, description, tags=tags)
 
 
 def new_snapshot(context, volume, description=None, snapshot_id=None,
-                 cast=True):
+                 cast=True, tags=None):
     """Write a ``pending`` snapshot row and ask the volume's host to take it.
 
     ``snapshot_id`` lets a caller choose the UUID up front (repeatable
     steps). ``cast=False``: the caller asks for it (with others, say).
+    ``tags`` are written with the row.
     """
     values = {
         'id': snapshot_id or str(uuid.uuid4()),
@@ -199,7 +203,7 @@ def new_snapshot(context, volume, description=None, snapshot_id=None,
         'progress': 0,
         'description': description,
     }
-    snapshot = db.snapshot_create(context, values)
+    snapshot = db.snapshot_create(context, values, tags)
     if cast:
         volume_rpcapi.VolumeAPI().create_snapshot(context, values)
     LOG.info('Creating snapshot %s of %s', snapshot.ec2_id, volume.ec2_id)

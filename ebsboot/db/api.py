@@ -14,6 +14,7 @@ import threading
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from ebsboot.conf import CONF
@@ -236,10 +237,13 @@ def _scoped(context, session, model):
 
 
 @retry_on_lock
-def _create(context, model, values):
+def _create(context, model, values, tags=None):
+    """Insert a row, and the ``tags`` (``{key: value}``) of its ec2_id."""
     with _writer(context) as session:
         row = model(**values)
         session.add(row)
+        _add_tags(session, values.get('project_id'), values.get('ec2_id'),
+                  TAGGED.get(model), tags)
         try:
             session.flush()
         except db_exc.DBDuplicateEntry as e:
@@ -291,13 +295,16 @@ def _update(context, model, row_id, values, expected_status=None,
 
 @retry_on_lock
 def _destroy(context, model, row_id):
+    """Delete a row and every project's tags of it."""
     with _writer(context) as session:
+        _delete_tags_of(session, _scoped(context, session, model).filter(
+            model.id == row_id).with_entities(model.ec2_id))
         return _scoped(context, session, model).filter(
             model.id == row_id).delete(synchronize_session=False)
 
 
-def volume_create(context, values):
-    return _create(context, models.Volume, values)
+def volume_create(context, values, tags=None):
+    return _create(context, models.Volume, values, tags)
 
 
 def volume_get(context, volume_id):
@@ -326,8 +333,8 @@ def volume_destroy(context, volume_id):
     return _destroy(context, models.Volume, volume_id)
 
 
-def snapshot_create(context, values):
-    return _create(context, models.Snapshot, values)
+def snapshot_create(context, values, tags=None):
+    return _create(context, models.Snapshot, values, tags)
 
 
 def snapshot_get(context, snapshot_id):
@@ -439,14 +446,19 @@ def instance_create(context, values, block_devices):
 
 
 @retry_on_lock
-def instance_create_many(context, instances):
-    """Create ``(values, block_devices)`` instances in one transaction."""
+def instance_create_many(context, instances, tags=None):
+    """Create ``(values, block_devices)`` instances in one transaction.
+
+    ``tags`` (``{key: value}``) are given to every instance.
+    """
     with _writer(context) as session:
         rows = []
         for values, block_devices in instances:
             row = models.Instance(**values)
             session.add(row)
             rows.append(row)
+            _add_tags(session, values['project_id'], values['ec2_id'],
+                      'instance', tags)
             for device in block_devices:
                 session.add(models.BlockDevice(instance_id=values['id'],
                                                **device))
@@ -514,6 +526,10 @@ def instance_count_by_host(states):
 @retry_on_lock
 def instance_destroy(context, instance_id):
     with _writer(context) as session:
+        _delete_tags_of(session, _scoped(
+            context, session, models.Instance).filter(
+            models.Instance.id == instance_id).with_entities(
+            models.Instance.ec2_id))
         session.query(models.BlockDevice).filter_by(
             instance_id=instance_id).delete()
         return _scoped(context, session, models.Instance).filter(
@@ -603,7 +619,7 @@ def block_device_destroy(device_id):
 # Several rows at once ----------------------------------------------------
 
 _MODELS = {'instance': models.Instance, 'volume': models.Volume,
-           'block_device': models.BlockDevice}
+           'block_device': models.BlockDevice, 'tag': models.Tag}
 
 
 @retry_on_lock
@@ -706,6 +722,149 @@ def _update_group(session, group):
             raise db_exc.DBDeadlock()
     return {(table, update[1]) for update in group
             if update[1] not in matched}
+
+
+# Tags ---------------------------------------------------------------------
+
+#: The resource type of the tags of each tagged model's rows.
+TAGGED = {models.Volume: 'volume', models.Snapshot: 'snapshot',
+          models.Instance: 'instance'}
+
+
+class TagLimitError(Exception):
+    """A resource would have more tags than allowed (its EC2 id)."""
+
+
+def tag_values(project_id, resource_id, resource_type, key, value):
+    """The row of one tag, for ``write_many`` (table ``tag``)."""
+    return {'project_id': project_id, 'resource_id': resource_id,
+            'resource_type': resource_type, 'key': key, 'value': value,
+            'created_at': timeutils.utcnow()}
+
+
+def _add_tags(session, project_id, resource_id, resource_type, tags):
+    for key, value in (tags or {}).items():
+        session.add(models.Tag(project_id=project_id,
+                               resource_id=resource_id,
+                               resource_type=resource_type, key=key,
+                               value=value))
+
+
+def _delete_tags_of(session, ec2_ids):
+    """Delete every project's tags of resources.
+
+    ``ec2_ids``: a select of EC2 ids or a list.
+    """
+    session.query(models.Tag).filter(
+        models.Tag.resource_id.in_(ec2_ids)).delete(
+        synchronize_session=False)
+
+
+@retry_on_lock
+def tags_set(context, resources, tags, limit):
+    """Add or overwrite tags of the project's resources, all or none.
+
+    ``tags``: ``{key: value}``; ``resources``: ``[(ec2 id, type)]``.
+
+    :raises: TagLimitError if a resource would have more than ``limit``.
+    """
+    table = models.Tag.__table__.c
+    ids = [resource_id for resource_id, _type in resources]
+    with _writer(context) as session:
+        existing = {}
+        for resource_id, key in session.connection().execute(
+                sa.select(table.resource_id, table.key).where(
+                    table.project_id == context.project_id,
+                    table.resource_id.in_(ids))):
+            existing.setdefault(resource_id, set()).add(key)
+        for resource_id in ids:
+            keys = existing.get(resource_id, set())
+            if len(keys | set(tags)) > limit:
+                raise TagLimitError(resource_id)
+        for resource_id, resource_type in resources:
+            keys = existing.get(resource_id, set())
+            for key, value in tags.items():
+                if key in keys:
+                    session.query(models.Tag).filter_by(
+                        project_id=context.project_id,
+                        resource_id=resource_id, key=key).update(
+                        {'value': value}, synchronize_session=False)
+            _add_tags(session, context.project_id, resource_id,
+                      resource_type,
+                      {k: v for k, v in tags.items() if k not in keys})
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            # A parallel CreateTags of the same key: let it run again.
+            raise db_exc.DBDeadlock(e)
+
+
+@retry_on_lock
+def tags_delete(context, resource_ids, tags=None):
+    """Delete tags of the project's resources.
+
+    ``tags``: ``[(key, value or None)]`` (None: whatever the value), or
+    None for all of them.
+    """
+    with _writer(context) as session:
+        query = session.query(models.Tag).filter(
+            models.Tag.project_id == context.project_id,
+            models.Tag.resource_id.in_(list(resource_ids)))
+        if tags is not None:
+            query = query.filter(sa.or_(*[
+                sa.and_(models.Tag.key == key,
+                        *([models.Tag.value == value]
+                          if value is not None else []))
+                for key, value in tags]))
+        query.delete(synchronize_session=False)
+
+
+@retry_on_lock
+def tags_destroy_resource(resource_id):
+    """Delete every project's tags of a resource that is gone."""
+    with _writer(ebs_context.get_admin_context()) as session:
+        _delete_tags_of(session, [resource_id])
+
+
+def tag_rows(context, resource_ids=None, resource_types=None, keys=None):
+    """The project's tags as read-only rows, by resource id then key.
+
+    Rows of resource_id, resource_type, key and value; each argument
+    narrows.
+    """
+    table = models.Tag.__table__.c
+    query = sa.select(table.resource_id, table.resource_type, table.key,
+                      table.value)
+    if not context.is_admin:
+        query = query.where(table.project_id == context.project_id)
+    for column, values in (('resource_id', resource_ids),
+                           ('resource_type', resource_types),
+                           ('key', keys)):
+        if values is not None:
+            query = query.where(table[column].in_(list(values)))
+    return _core_rows(context, query.order_by(table.resource_id,
+                                              table.key))
+
+
+def tags_by_resource(context, resource_type, resource_ids):
+    """``{ec2 id: [(key, value)]}``: the project's tags of resources.
+
+    Keys in order; one query for a Describe page.
+    """
+    resource_ids = list(resource_ids)
+    if not resource_ids:
+        return {}
+    # Many ids: the project's tags of the type (an index), sorted here.
+    rows = tag_rows(context, resource_types=[resource_type],
+                    resource_ids=(resource_ids if len(resource_ids) <= 100
+                                  else None))
+    wanted = set(resource_ids)
+    found = {}
+    for row in rows:
+        if row.resource_id in wanted:
+            found.setdefault(row.resource_id, []).append(
+                (row.key, row.value))
+    return found
 
 
 # Service heartbeats -------------------------------------------------------

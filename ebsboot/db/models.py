@@ -174,6 +174,30 @@ class BlockDevice(BASE, EbsbootBase):
     connection_info = sa.Column(sa.Text, nullable=True)
 
 
+class Tag(BASE, models.ModelBase):
+    """An EC2 tag of a resource, as the project that set it sees it.
+
+    ``resource_id`` is the resource's EC2 id (unique across kinds), so
+    tags of any resource, also images kept by Glance, live here.
+    """
+    __tablename__ = 'tags'
+    __table_args__ = (
+        sa.UniqueConstraint('project_id', 'resource_id', 'key',
+                            name='uniq_tags0project_id0resource_id0key'),
+        sa.Index('ix_tags0project_id0resource_type', 'project_id',
+                 'resource_type'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    project_id = sa.Column(sa.String(255), nullable=False)
+    resource_id = sa.Column(sa.String(32), nullable=False, index=True)
+    resource_type = sa.Column(sa.String(16), nullable=False)
+    key = sa.Column(sa.String(128), nullable=False)
+    value = sa.Column(sa.String(256), nullable=False)
+    created_at = sa.Column(sa.DateTime, nullable=False,
+                           default=lambda: timeutils.utcnow())
+
+
 class Service(BASE, EbsbootBase):
     """A running service of a host, with its last heartbeat."""
     __tablename__ = 'services'

@@ -8,14 +8,14 @@ READ_ACTIONS = (
     'DescribeRegions', 'DescribeAvailabilityZones', 'DescribeVolumes',
     'DescribeSnapshots', 'DescribeImages', 'DescribeImageAttribute',
     'DescribeInstances', 'DescribeInstanceStatus',
-    'DescribeInstanceAttribute', 'GetConsoleOutput',
+    'DescribeInstanceAttribute', 'GetConsoleOutput', 'DescribeTags',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
     'RegisterImage', 'DeregisterImage', 'ModifyImageAttribute',
     'AttachVolume', 'DetachVolume', 'RunInstances', 'StartInstances',
     'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
-    'CreateImage',
+    'CreateImage', 'CreateTags', 'DeleteTags',
 )
 
 

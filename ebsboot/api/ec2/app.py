@@ -19,6 +19,7 @@ from ebsboot.api.ec2 import instances
 from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import regions
 from ebsboot.api.ec2 import snapshots
+from ebsboot.api.ec2 import tags
 from ebsboot.api.ec2 import volumes
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.conf import CONF
@@ -41,7 +42,7 @@ PROTOCOL_PARAMS = frozenset((
     'X-Amz-Security-Token',
 ))
 
-RESOURCE_MODULES = (regions, volumes, snapshots, images, instances)
+RESOURCE_MODULES = (regions, volumes, snapshots, images, instances, tags)
 ACTIONS = {}
 for _module in RESOURCE_MODULES:
     ACTIONS.update(_module.ACTIONS)

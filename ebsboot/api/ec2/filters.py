@@ -50,18 +50,49 @@ def exact_values(filters, name):
     return list(values)
 
 
-def apply(items, filters, extractors):
+TAG_PREFIX = 'tag:'
+
+
+def is_tag_filter(name):
+    return name in ('tag-key', 'tag-value') or name.startswith(TAG_PREFIX)
+
+
+def _tag_extractor(name, tags):
+    """The extractor of a tag filter, or None for another name.
+
+    Tag filters: ``tag:<key>``, ``tag-key`` and ``tag-value``.
+    """
+    if tags is None:
+        return None
+    if name == 'tag-key':
+        return lambda item: [key for key, _value in tags(item)]
+    if name == 'tag-value':
+        return lambda item: [value for _key, value in tags(item)]
+    if name.startswith(TAG_PREFIX):
+        wanted = name[len(TAG_PREFIX):]
+        return lambda item: [value for key, value in tags(item)
+                             if key == wanted]
+    return None
+
+
+def apply(items, filters, extractors, tags=None):
     """Items matching every filter (values of one filter are OR-ed).
 
     ``extractors`` maps a filter name to a function of the item giving its
     value(s); an unknown name is an InvalidParameterValue, as in AWS.
+    ``tags``, a function of the item giving its ``(key, value)`` tags,
+    adds the filters ``tag:<key>``, ``tag-key`` and ``tag-value``; it is
+    only called if one of them is given.
     """
+    chosen = {}
     for name in filters:
-        if name not in extractors:
+        extract = extractors.get(name) or _tag_extractor(name, tags)
+        if extract is None:
             raise exception.InvalidParameterValue(
                 "The filter '%s' is invalid" % name)
+        chosen[name] = extract
     for name, patterns in filters.items():
-        extract, test = extractors[name], _compile(patterns)
+        extract, test = chosen[name], _compile(patterns)
         items = [item for item in items if _matches(extract(item), test)]
     return items
 

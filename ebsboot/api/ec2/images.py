@@ -8,6 +8,7 @@ rootDeviceType ``instance-store``), virtualizationType ``paravirtual``.
 
 from ebsboot.api.ec2 import filters as ec2_filters
 from ebsboot.api.ec2 import params as ec2_params
+from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import images as cloud_images
@@ -63,7 +64,7 @@ class _View:
     def ebs(self, key):
         return [m['ebs'][key] for m in self.mappings if 'ebs' in m]
 
-    def format(self):
+    def format(self, tags=()):
         image = self.image
         item = {
             'imageId': self.ec2_id,
@@ -86,6 +87,7 @@ class _View:
             'virtualizationType': self.virtualization_type,
             'hypervisor': 'xen',
             'bootMode': self.boot_mode,
+            'tagSet': ec2_tags.tag_set(tags),
         }
         reason = cloud_images.state_reason(image)
         if reason is not None:
@@ -155,6 +157,7 @@ def register_image(context, params, request):
     name = params.get_str('Name', required=True)
     cloud_images.check_name(name)
     root_device_name = params.get_str('RootDeviceName')
+    tags = ec2_tags.tag_specifications(params, ('image',))
     bdms = bdm_utils.from_ec2_params(
         params.get_dict_list('BlockDeviceMapping'), context,
         root_device_name=root_device_name or None)
@@ -164,7 +167,8 @@ def register_image(context, params, request):
         architecture=params.get_str('Architecture'),
         kernel_id=params.get_str('KernelId'),
         ramdisk_id=params.get_str('RamdiskId'),
-        boot_mode=params.get_str('BootMode'))
+        boot_mode=params.get_str('BootMode'),
+        tags=tags.get('image'))
     return {'imageId': cloud_images.image_ec2_id(image)}
 
 
@@ -197,9 +201,11 @@ def describe_images(context, params, request):
     views = _views(images)
     if not include_disabled:
         views = [v for v in views if v.state != 'disabled']
-    views = ec2_filters.apply(views, filters, IMAGE_FILTERS)
+    tags = ec2_tags.TagIndex(context, 'image', views)
+    views = ec2_filters.apply(views, filters, IMAGE_FILTERS, tags=tags.of)
     page, token = pager.page(views)
-    return {'imagesSet': [view.format() for view in page],
+    tags = tags.for_page(page)
+    return {'imagesSet': [view.format(tags.of(view)) for view in page],
             'nextToken': token}
 
 

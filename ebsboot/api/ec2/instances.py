@@ -6,6 +6,7 @@ import threading
 from sqlalchemy import engine as sa_engine
 
 from ebsboot.api.ec2 import filters as ec2_filters
+from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.cloud import instances as cloud_instances
 from ebsboot.db import api as db
@@ -50,7 +51,7 @@ def _devices(instances, rows=None):
     return by_instance
 
 
-def format_instance(instance, devices):
+def format_instance(instance, devices, tags=()):
     item = {
         'instanceId': instance.ec2_id,
         'imageId': instance.image_ec2_id,
@@ -79,6 +80,7 @@ def format_instance(instance, devices):
         'ebsOptimized': False,
         'cpuOptions': {'coreCount': instance.vcpus,
                        'threadsPerCore': 1},
+        'tagSet': ec2_tags.tag_set(tags),
     }
     if instance.state_reason_code:
         item['stateReason'] = {'code': instance.state_reason_code,
@@ -86,7 +88,7 @@ def format_instance(instance, devices):
     return item
 
 
-def instance_xml(instance, devices):
+def instance_xml(instance, devices, tags=()):
     """``format_instance`` rendered straight to XML: the same elements.
 
     DescribeInstances shows hundreds of instances, and building their
@@ -94,15 +96,16 @@ def instance_xml(instance, devices):
     test keeps this and ``format_instance`` identical.
     """
     if not isinstance(instance, sa_engine.Row):
-        return _instance_xml(instance, devices)
-    # Rows of INSTANCE_COLUMNS and DEVICE_COLUMNS hold everything the XML
-    # shows: the same values give the same XML, so a poll of unchanged
-    # instances renders nothing again. (Plain tuples as the key: they
-    # compare in C, rows do not.)
-    key = (tuple(instance), tuple([tuple(d) for d in devices]))
+        return _instance_xml(instance, devices, tags)
+    # Rows of INSTANCE_COLUMNS and DEVICE_COLUMNS and the tags hold
+    # everything the XML shows: the same values give the same XML, so a
+    # poll of unchanged instances renders nothing again. (Plain tuples as
+    # the key: they compare in C, rows do not.)
+    key = (tuple(instance), tuple([tuple(d) for d in devices]),
+           tuple(tags))
     xml = _XML_CACHE.get(key)
     if xml is None:
-        xml = _instance_xml(instance, devices)
+        xml = _instance_xml(instance, devices, tags)
         if len(_XML_CACHE) >= XML_CACHE_SIZE:
             _XML_CACHE.clear()
         _XML_CACHE[key] = xml
@@ -115,7 +118,7 @@ XML_CACHE_SIZE = 5000
 _XML_CACHE = {}
 
 
-def _instance_xml(instance, devices):
+def _instance_xml(instance, devices, tags=()):
     esc = xmlutil.escape
     launched = instance.launched_at or instance.created_at
     out = [
@@ -163,6 +166,12 @@ def _instance_xml(instance, devices):
                '</clientToken><ebsOptimized>false</ebsOptimized>'
                f'<cpuOptions><coreCount>{instance.vcpus}</coreCount>'
                '<threadsPerCore>1</threadsPerCore></cpuOptions>')
+    if tags:
+        out.append('<tagSet>')
+        for key, value in tags:
+            out.append(f'<item><key>{esc(key)}</key>'
+                       f'<value>{esc(value)}</value></item>')
+        out.append('</tagSet>')
     if instance.state_reason_code:
         out.append(f'<stateReason><code>{esc(instance.state_reason_code)}'
                    '</code>')
@@ -173,8 +182,10 @@ def _instance_xml(instance, devices):
     return xmlutil.Raw(''.join(out))
 
 
-def format_reservations(instances, devices=None):
+def format_reservations(instances, devices=None, tags=None):
+    """Reservations of the instances; ``tags``: a ``TagIndex`` of them."""
     devices = _devices(instances) if devices is None else devices
+    tags_of = tags.of if tags is not None else (lambda instance: ())
     reservations = {}
     for instance in instances:
         reservation = reservations.setdefault(instance.reservation_id, {
@@ -184,7 +195,8 @@ def format_reservations(instances, devices=None):
             'instancesSet': [],
         })
         reservation['instancesSet'].append(
-            instance_xml(instance, devices.get(instance.id, ())))
+            instance_xml(instance, devices.get(instance.id, ()),
+                         tags_of(instance)))
     return list(reservations.values())
 
 
@@ -257,7 +269,9 @@ def run_instances(context, params, request):
         'ImageId', 'MinCount', 'MaxCount', 'InstanceType', 'Placement',
         'UserData', 'ClientToken', 'DisableApiTermination', 'DisableApiStop',
         'InstanceInitiatedShutdownBehavior', 'BlockDeviceMapping',
-        'KernelId', 'RamdiskId', 'Monitoring', 'EbsOptimized', 'DryRun'))
+        'KernelId', 'RamdiskId', 'Monitoring', 'EbsOptimized',
+        'TagSpecification', 'DryRun'))
+    tags = ec2_tags.tag_specifications(params, ('instance', 'volume'))
     rows = cloud_instances.run_instances(
         context, params.get_str('ImageId', required=True),
         min_count=params.get_int('MinCount', required=True),
@@ -272,8 +286,10 @@ def run_instances(context, params, request):
                                          default='stop'),
         block_device_mappings=params.get_dict_list('BlockDeviceMapping'),
         kernel_id=params.get_str('KernelId'),
-        ramdisk_id=params.get_str('RamdiskId'))
-    [reservation] = format_reservations(rows)
+        ramdisk_id=params.get_str('RamdiskId'),
+        tags=tags)
+    [reservation] = format_reservations(rows, tags=ec2_tags.TagIndex(
+        context, 'instance', rows))
     return reservation
 
 
@@ -325,13 +341,16 @@ def _describe_instances(context, params):
                                           **where)
     devices = _DeviceIndex(found, lambda: cloud_instances.instance_device_rows(
         context, DEVICE_COLUMNS, ids, **where))
-    instances = ec2_filters.apply(found, filters, instance_filters(devices))
+    tags = ec2_tags.TagIndex(context, 'instance', found)
+    instances = ec2_filters.apply(found, filters, instance_filters(devices),
+                                  tags=tags.of)
     page, token = pager.page(instances)
     if len(page) < len(found) and not devices.read:
         # Only the page's: fewer than the query found.
         devices = _DeviceIndex(page)
-    return {'reservationSet': format_reservations(page, devices.all()),
-            'nextToken': token}
+    return {'reservationSet': format_reservations(
+        page, devices.all(), tags.for_page(page)),
+        'nextToken': token}
 
 
 def _query_filters(filters):
@@ -522,7 +541,8 @@ def create_image(context, params, request):
         params.get_str('Name', required=True),
         description=params.get_str('Description'),
         no_reboot=params.get_bool('NoReboot'),
-        block_device_mappings=params.get_dict_list('BlockDeviceMapping'))
+        block_device_mappings=params.get_dict_list('BlockDeviceMapping'),
+        tags=ec2_tags.tag_specifications(params, ('image', 'snapshot')))
     return {'imageId': ami}
 
 

@@ -1,10 +1,11 @@
 """CreateSnapshot, DeleteSnapshot, DescribeSnapshots."""
 
 from ebsboot.api.ec2 import filters as ec2_filters
+from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.cloud import volumes as cloud_volumes
 
 
-def format_snapshot(snapshot):
+def format_snapshot(snapshot, tags=()):
     item = {
         'snapshotId': snapshot.ec2_id,
         'volumeId': snapshot.volume_ec2_id,
@@ -16,6 +17,7 @@ def format_snapshot(snapshot):
         'description': snapshot.description or '',
         'encrypted': False,
         'storageTier': 'standard',
+        'tagSet': ec2_tags.tag_set(tags),
     }
     if snapshot.status == 'error':
         item['stateMessage'] = snapshot.state_message or ''
@@ -39,10 +41,13 @@ SNAPSHOT_FILTERS = {
 def create_snapshot(context, params, request):
     params.check_unknown(('VolumeId', 'Description', 'OutpostArn',
                           'TagSpecification', 'Location', 'DryRun'))
+    tags = ec2_tags.tag_specifications(params, ('snapshot',))
     snapshot = cloud_volumes.create_snapshot(
         context, params.get_str('VolumeId', required=True),
-        description=params.get_str('Description'))
-    return format_snapshot(snapshot)
+        description=params.get_str('Description'),
+        tags=tags.get('snapshot'))
+    return format_snapshot(snapshot, sorted(
+        tags.get('snapshot', {}).items()))
 
 
 def delete_snapshot(context, params, request):
@@ -68,10 +73,12 @@ def describe_snapshots(context, params, request):
     owners = params.get_list('Owner')
     if owners:
         snapshots = list(filter(_owned_by(context, owners), snapshots))
+    tags = ec2_tags.TagIndex(context, 'snapshot', snapshots)
     snapshots = ec2_filters.apply(snapshots, params.get_filters(),
-                                  SNAPSHOT_FILTERS)
+                                  SNAPSHOT_FILTERS, tags=tags.of)
     page, token = pager.page(snapshots)
-    return {'snapshotSet': [format_snapshot(s) for s in page],
+    tags = tags.for_page(page)
+    return {'snapshotSet': [format_snapshot(s, tags.of(s)) for s in page],
             'nextToken': token}
 
 

@@ -1,6 +1,7 @@
 """CreateVolume, DeleteVolume, DescribeVolumes."""
 
 from ebsboot.api.ec2 import filters as ec2_filters
+from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.cloud import instances as cloud_instances
 from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.db import api as db
@@ -26,7 +27,7 @@ def format_attachment(device, volume, instance):
     }
 
 
-def format_volume(volume, attachment=None):
+def format_volume(volume, attachment=None, tags=()):
     return {
         'volumeId': volume.ec2_id,
         'size': volume.size,
@@ -40,6 +41,7 @@ def format_volume(volume, attachment=None):
         'throughput': 125 if volume.volume_type == 'gp3' else None,
         'encrypted': False,
         'multiAttachEnabled': False,
+        'tagSet': ec2_tags.tag_set(tags),
     }
 
 
@@ -79,13 +81,16 @@ def create_volume(context, params, request):
         raise exception.UnsupportedOperation(
             'Encrypted and multi-attach volumes are not supported.')
     zone = params.get_str('AvailabilityZone', required=True)
+    tags = ec2_tags.tag_specifications(params, ('volume',)).get('volume')
     volume = cloud_volumes.create_volume(
         context, zone,
         size=params.get_int('Size'),
         snapshot_ec2_id=params.get_str('SnapshotId'),
         volume_type=params.get_str('VolumeType'),
-        client_token=params.get_str('ClientToken'))
-    return format_volume(volume)
+        client_token=params.get_str('ClientToken'),
+        tags=tags)
+    tags = ec2_tags.TagIndex(context, 'volume', [volume])
+    return format_volume(volume, tags=tags.of(volume))
 
 
 def delete_volume(context, params, request):
@@ -102,11 +107,14 @@ def describe_volumes(context, params, request):
     pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=500)
     volumes = cloud_volumes.list_volumes(context, ids)
     attachments = _attachments(context, volumes)
+    tags = ec2_tags.TagIndex(context, 'volume', volumes)
     volumes = ec2_filters.apply(volumes, params.get_filters(),
                                 dict(VOLUME_FILTERS, **attachment_filters(
-                                    attachments)))
+                                    attachments)), tags=tags.of)
     page, token = pager.page(volumes)
-    return {'volumeSet': [format_volume(v, attachments.get(v.id))
+    tags = tags.for_page(page)
+    return {'volumeSet': [format_volume(v, attachments.get(v.id),
+                                        tags.of(v))
                           for v in page],
             'nextToken': token}
 

@@ -42,7 +42,7 @@ CASES = int(os.environ.get('EBSBOOT_FUZZ_CASES', '40'))
 
 # Tables whose new rows a refused request must not leave.
 _TABLES = (models.Volume, models.Snapshot, models.Image, models.Instance,
-           models.BlockDevice)
+           models.BlockDevice, models.Tag)
 _BUSY_VOLUME = ('creating', 'deleting')
 _BUSY_SNAPSHOT = ('pending', 'deleting')
 

@@ -195,6 +195,48 @@ class DescribeInstancesTest(wire.WireTestCase):
             self.ids(InstanceIds=[ec2_id])
         self.assertEqual(2, len(instances._RESPONSES))
 
+    def test_tags_and_tag_filters(self):
+        self.ok('CreateTags', Resources=IDS[:2],
+                Tags=[{'Key': 'env', 'Value': 'prod'}])
+        self.ok('CreateTags', Resources=[IDS[1]],
+                Tags=[{'Key': 'Name', 'Value': 'db'}])
+        tags = {i['InstanceId']: i.get('Tags')
+                for r in self.ok('DescribeInstances')['Reservations']
+                for i in r['Instances']}
+        self.assertEqual({
+            IDS[0]: [{'Key': 'env', 'Value': 'prod'}],
+            IDS[1]: [{'Key': 'Name', 'Value': 'db'},
+                     {'Key': 'env', 'Value': 'prod'}],
+            IDS[2]: None}, tags)
+        for filters, expected in [
+                ([{'Name': 'tag:env', 'Values': ['prod']}], IDS[:2]),
+                ([{'Name': 'tag:Name', 'Values': ['d*']}], IDS[1:2]),
+                ([{'Name': 'tag-key', 'Values': ['Name']}], IDS[1:2]),
+                ([{'Name': 'tag-value', 'Values': ['prod', 'db']},
+                  {'Name': 'instance-state-name', 'Values': ['running']}],
+                 IDS[:1]),
+                ([{'Name': 'tag:env', 'Values': ['dev']}], [])]:
+            self.assertEqual(expected, self.ids(Filters=filters), filters)
+        # Paged: the page's tags.
+        [first] = self.ok('DescribeInstances', MaxResults=5, Filters=[
+            {'Name': 'instance-id', 'Values': [IDS[1]]}])['Reservations']
+        self.assertEqual(2, len(first['Instances'][0]['Tags']))
+        # A change of tags shows at once, whatever was kept.
+        self.ok('DeleteTags', Resources=[IDS[0]])
+        self.assertEqual(IDS[1:2], self.ids(Filters=[
+            {'Name': 'tag:env', 'Values': ['prod']}]))
+
+    def test_describe_reads_tags_with_one_query(self):
+        self.ok('CreateTags', Resources=IDS,
+                Tags=[{'Key': 'env', 'Value': 'prod'}])
+        reads = self.useFixture(fixtures.MockPatchObject(
+            db, 'tags_by_resource', side_effect=db.tags_by_resource)).mock
+        self.ids(Filters=[{'Name': 'tag:env', 'Values': ['prod']}])
+        self.assertEqual(1, reads.call_count)
+        reads.reset_mock()
+        self.ids(InstanceIds=IDS[:1])
+        self.assertEqual(1, reads.call_count)
+
     def test_instance_status(self):
         statuses = self.ok('DescribeInstanceStatus')['InstanceStatuses']
         self.assertEqual([(IDS[0], 'ok'), (IDS[2], 'ok')],
@@ -243,9 +285,25 @@ class InstanceXmlTest(wire.WireTestCase):
         for row in db.instance_rows(self.context('alpha'),
                                     instances.INSTANCE_COLUMNS):
             [devices] = instances._devices([row]).values() or [[]]
-            generic = xmlutil.render_response(
-                'X', 'v', 'r', {'s': [instances.format_instance(row,
-                                                                devices)]})
-            fast = xmlutil.render_response(
-                'X', 'v', 'r', {'s': [instances.instance_xml(row, devices)]})
-            self.assertEqual(generic.decode(), fast.decode())
+            for tags in ((), [('Name', 'a <b> & "c"'), ('empty', '')]):
+                generic = xmlutil.render_response(
+                    'X', 'v', 'r', {'s': [instances.format_instance(
+                        row, devices, tags)]})
+                fast = xmlutil.render_response(
+                    'X', 'v', 'r', {'s': [instances.instance_xml(
+                        row, devices, tags)]})
+                self.assertEqual(generic.decode(), fast.decode())
+
+    def test_tags_are_part_of_the_cache_key(self):
+        db.instance_create(self.context('alpha'),
+                           _instance(IDS[0], 'running'),
+                           [_root('vol-00000000000000001')])
+        [row] = db.instance_rows(self.context('alpha'),
+                                 instances.INSTANCE_COLUMNS)
+        plain = instances.instance_xml(row, [])
+        tagged = instances.instance_xml(row, [], [('k', 'v')])
+        self.assertNotIn('tagSet', str(plain))
+        self.assertIn('<tagSet><item><key>k</key><value>v</value></item>'
+                      '</tagSet>', str(tagged))
+        self.assertIn('<value>w</value>',
+                      str(instances.instance_xml(row, [], [('k', 'w')])))

@@ -168,6 +168,27 @@ class LaunchTestCase(base.ServiceTestCase):
         [done] = self.wait_for(lambda: self._done([row.id]))
         self.assertEqual('running', done.state)
 
+    def test_volumes_get_their_tags_alone_and_in_a_batch(self):
+        self._start_compute()
+        image = self._image()
+        for count in (1, 3):
+            rows = instances.run_instances(
+                self.ctxt, image, min_count=count, max_count=count,
+                tags={'instance': {'Name': 'vm%d' % count},
+                      'volume': {'Name': 'disk%d' % count, 'x': ''}})
+            self.wait_for(lambda: self._done([r.id for r in rows]))
+            volume_ids = [d.volume_ec2_id for r in rows
+                          for d in self._devices(r.id)]
+            self.assertEqual(count, len(volume_ids))
+            tags = db.tags_by_resource(self.ctxt, 'volume', volume_ids)
+            self.assertEqual(
+                {v: [('Name', 'disk%d' % count), ('x', '')]
+                 for v in volume_ids}, tags)
+            self.assertEqual(
+                {r.ec2_id: [('Name', 'vm%d' % count)] for r in rows},
+                db.tags_by_resource(self.ctxt, 'instance',
+                                    [r.ec2_id for r in rows]))
+
     def test_missing_snapshot_fails_that_instance_alone(self):
         self._start_compute()
         rows = self._create([[self._root()],

@@ -381,3 +381,62 @@ class EngineTest(base.TestCase):
         db.dispose_engine()
         self.config.config(connection='sqlite://', group='database')
         self.assertNotIsInstance(db.get_engine().pool, sa.pool.QueuePool)
+
+
+class TagsTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.alpha, self.beta = self.context('alpha'), self.context('beta')
+        self.admin = ebs_context.get_admin_context()
+
+    def tags(self, context=None):
+        return [tuple(row) for row in db.tag_rows(context or self.admin)]
+
+    def test_written_with_the_row_and_gone_with_it(self):
+        db.volume_create(self.alpha, _volume('alpha', 'vol-a'), {'k': 'v'})
+        db.volume_create(self.alpha, _volume('alpha', 'vol-b'), {'k': 'w'})
+        # Another project's tag of the same resource goes with it too.
+        db.tags_set(self.beta, [('vol-a', 'volume')], {'mine': ''}, 50)
+        self.assertEqual(3, len(self.tags()))
+        self.assertEqual(0, db.volume_destroy(self.beta, 'vol-a-uuid'))
+        self.assertEqual(3, len(self.tags()))
+        db.volume_destroy(self.alpha, 'vol-a-uuid')
+        self.assertEqual([('vol-b', 'volume', 'k', 'w')], self.tags())
+
+    def test_a_refused_row_leaves_no_tags(self):
+        db.volume_create(self.alpha, _volume('alpha', 'vol-a', token='t'))
+        self.assertRaises(db.DuplicateError, db.volume_create, self.alpha,
+                          dict(_volume('alpha', 'vol-b', token='t'),
+                               id='other'), {'k': 'v'})
+        self.assertEqual([], self.tags())
+
+    def test_set_overwrites_and_counts_per_resource(self):
+        resources = [('vol-a', 'volume'), ('i-a', 'instance')]
+        db.tags_set(self.alpha, resources, {'a': '1', 'b': '2'}, 3)
+        db.tags_set(self.alpha, resources[:1], {'a': 'x', 'c': '3'}, 3)
+        self.assertRaises(db.TagLimitError, db.tags_set, self.alpha,
+                          resources, {'d': '4'}, 3)
+        self.assertEqual([('i-a', 'instance', 'a', '1'),
+                          ('i-a', 'instance', 'b', '2'),
+                          ('vol-a', 'volume', 'a', 'x'),
+                          ('vol-a', 'volume', 'b', '2'),
+                          ('vol-a', 'volume', 'c', '3')], self.tags())
+        self.assertEqual({'vol-a': [('a', 'x'), ('b', '2'), ('c', '3')]},
+                         db.tags_by_resource(self.alpha, 'volume',
+                                             ['vol-a', 'vol-z']))
+        self.assertEqual({}, db.tags_by_resource(self.beta, 'volume',
+                                                 ['vol-a']))
+
+    def test_delete_by_key_value_or_all(self):
+        db.tags_set(self.alpha, [('vol-a', 'volume')],
+                    {'a': '1', 'b': '2', 'c': ''}, 50)
+        db.tags_set(self.beta, [('vol-a', 'volume')], {'a': '1'}, 50)
+        db.tags_delete(self.alpha, ['vol-a'], [('a', None), ('b', '3'),
+                                               ('c', '')])
+        self.assertEqual([('vol-a', 'volume', 'b', '2')],
+                         self.tags(self.alpha))
+        db.tags_delete(self.alpha, ['vol-a'])
+        self.assertEqual([], self.tags(self.alpha))
+        self.assertEqual([('vol-a', 'volume', 'a', '1')],
+                         self.tags(self.beta))
