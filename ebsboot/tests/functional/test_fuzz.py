@@ -12,13 +12,12 @@ import uuid
 import sqlalchemy as sa
 
 from ebsboot.db import api as db_api
-from ebsboot.db import migration
 from ebsboot.tests.unit.api import test_fuzz
 
 
 class PostgresFuzzTest(test_fuzz.FuzzTest):
 
-    def use_database(self):
+    def database_connection(self):
         admin_url = os.environ.get('EBSBOOT_TEST_DB_URL')
         if not admin_url:
             self.skipTest('PostgreSQL not configured: run tools/run-tests '
@@ -35,10 +34,10 @@ class PostgresFuzzTest(test_fuzz.FuzzTest):
                 conn.execute(sa.text('DROP DATABASE IF EXISTS %s WITH '
                                      '(FORCE)' % name))
             admin.dispose()
+        # Added before the services start: runs after they have stopped.
         self.addCleanup(drop)
-        self.config.config(
-            connection=admin_url.rsplit('/', 1)[0] + '/' + name,
-            group='database')
-        db_api.dispose_engine()
-        migration.db_sync()
+        return admin_url.rsplit('/', 1)[0] + '/' + name
+
+    def setUp(self):
+        super().setUp()
         self.assertEqual('postgresql', db_api.get_engine().dialect.name)

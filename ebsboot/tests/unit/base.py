@@ -28,9 +28,8 @@ class TestCase(base.BaseTestCase):
         conf.parse_args(['ebsboot-test'], default_config_files=[])
         self.config = self.useFixture(config_fixture.Config(CONF))
         self.config.config(state_path=self.state, host='test-host')
-        self.config.config(
-            connection='sqlite:///%s/ebsboot.sqlite' % self.state,
-            group='database')
+        self.config.config(connection=self.database_connection(),
+                           group='database')
         self.config.config(driver='fake', group='volume')
         self.config.config(driver='fake', group='compute')
         db_api.dispose_engine()
@@ -38,6 +37,14 @@ class TestCase(base.BaseTestCase):
         migration.db_sync()
         policy.reset()
         self.addCleanup(policy.reset)
+
+    def database_connection(self):
+        """The ``[database] connection`` of the test.
+
+        Called before any service starts, so that its clean-ups run after
+        theirs.
+        """
+        return 'sqlite:///%s/ebsboot.sqlite' % self.state
 
     def context(self, project='alpha'):
         return ebs_context.RequestContext(project_id=project,

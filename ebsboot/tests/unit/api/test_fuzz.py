@@ -51,7 +51,6 @@ class FuzzTest(base.ServiceTestCase):
 
     def setUp(self):
         super().setUp()
-        self.use_database()
         self.start_service(CONF.compute.topic, compute_manager.ComputeManager(
             driver=self.compute_driver))
         tasks.reset_runner()
@@ -66,9 +65,6 @@ class FuzzTest(base.ServiceTestCase):
         other = self._resources(self.context('beta'))
         for kind, values in other.items():
             self.ids[kind] = self.ids[kind] + values
-
-    def use_database(self):
-        """Move to another database before anything is made (a hook)."""
 
     def _resources(self, ctxt):
         volume = volumes.create_volume(ctxt, 'nova', size=1)
