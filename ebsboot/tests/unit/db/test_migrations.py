@@ -69,7 +69,7 @@ class EncryptedSecretKeysMigrationTest(base.TestCase):
 
     def test_upgrade_encrypts_and_downgrade_decrypts(self):
         self.assertFalse(os.path.exists(CONF.credentials.key_file))
-        migration.db_sync(engine=self.engine)
+        migration.db_sync('0004', engine=self.engine)
         self.assertEqual(0o600, stat.S_IMODE(
             os.stat(CONF.credentials.key_file).st_mode))
         tokens = self.stored()
@@ -83,7 +83,7 @@ class EncryptedSecretKeysMigrationTest(base.TestCase):
         with self.engine.begin() as conn:
             conn.execute(sa.text("UPDATE alembic_version SET "
                                  "version_num = '0003'"))
-        migration.db_sync(engine=self.engine)
+        migration.db_sync('0004', engine=self.engine)
         self.assertEqual(tokens, self.stored())
 
         config = migration._alembic_config()
@@ -93,7 +93,7 @@ class EncryptedSecretKeysMigrationTest(base.TestCase):
         self.assertEqual({'AK1': 'a' * 40, 'AK2': 'b+/' * 13}, self.stored())
 
     def test_downgrade_with_another_key_fails_and_keeps_the_rows(self):
-        migration.db_sync(engine=self.engine)
+        migration.db_sync('0004', engine=self.engine)
         tokens = self.stored()
         secret_keys.reset()
         self.config.config(key_file=os.path.join(self.state, 'new.key'),
