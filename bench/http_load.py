@@ -17,7 +17,8 @@ volumes) on loopback:
 
 The mix: DescribeInstances (one id), DescribeVolumes, DescribeSnapshots
 and DescribeImages (one id each), and CreateVolume/DeleteVolume and
-CreateSnapshot/DeleteSnapshot of the client's own resources. Every loop
+CreateSnapshot/DeleteSnapshot of the client's own resources
+(``--describe-share`` of the calls describe, 0.7 by default). Every loop
 is bounded in time and count; only 127.0.0.1 is used. Exits 0 whether
 the targets are met or not, 1 when something broke. See bench/README.rst.
 """
