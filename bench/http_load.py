@@ -63,9 +63,10 @@ def percentile(samples, fraction):
 class Client:
     """One boto3 client running the mix on its own resources."""
 
-    def __init__(self, ec2, fixture, seed, describe_share):
+    def __init__(self, ec2, fixture, seed, describe_share, interval=0):
         self.ec2 = ec2
         self.describe_share = describe_share
+        self.interval = interval
         self.fixture = fixture
         self.random = random.Random(seed)
         self.volumes = collections.deque()
@@ -129,7 +130,15 @@ class Client:
         return answer
 
     def run(self, until):
+        """Steps until ``until``; one each ``interval`` if one is set."""
+        # Paced clients start at different moments of their interval.
+        next_step = time.monotonic() + self.random.random() * self.interval
         for _ in range(MAX_REQUESTS_PER_CLIENT):
+            if self.interval:
+                delay = next_step - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                next_step += self.interval
             if time.monotonic() >= until:
                 break
             self.step()
@@ -150,7 +159,8 @@ def _client_process(endpoint, credentials, fixture, threads, seed, start_at,
     clients = [Client(bench.make_client(endpoint, 'RegionOne',
                                         credentials['access_key'],
                                         credentials['secret_key']),
-                      fixture, seed * 1000 + n, args.describe_share)
+                      fixture, seed * 1000 + n, args.describe_share,
+                      args.interval)
                for n in range(threads)]
     duration = args.duration
     delay = start_at - time.monotonic()
@@ -320,9 +330,11 @@ def report(single, loaded, errors, by_action, probe, describe, args):
                          ms(percentile(single_latencies, 0.99)),
                          ms(max(single_latencies)),
                          sum(single_errors.values())))
-    print('%d clients in %d processes, %d s: %d requests, %.1f requests/s'
-          % (args.clients, args.processes, args.duration, len(loaded),
-             len(loaded) / args.duration))
+    print('%d clients in %d processes, %d s%s: %d requests, %.1f '
+          'requests/s' % (args.clients, args.processes, args.duration,
+                          ', a request every %g s each' % args.interval
+                          if args.interval else '', len(loaded),
+                          len(loaded) / args.duration))
     print('  ebsboot process CPU: %.1f s (%.0f %% of one core), load '
           'average at the end %.1f' % (probe.cpu, 100 * probe.cpu
                                        / args.duration, os.getloadavg()[0]))
@@ -378,6 +390,11 @@ def parse_args(argv):
     parser.add_argument('--describe-share', type=float, default=0.7,
                         help='share of Describe calls in the mix, the rest '
                              'Create/Delete (default 0.7)')
+    parser.add_argument('--interval', type=float, default=0,
+                        help='seconds between the starts of a loaded '
+                             'client\'s requests (default 0: each client '
+                             'sends its next request as soon as it has the '
+                             'answer)')
     parser.add_argument('--api', action='append', default=[],
                         metavar='OPTION=VALUE',
                         help='an [api] option for ebsboot (repeatable), '
