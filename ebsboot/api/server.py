@@ -20,7 +20,9 @@ from cheroot import server as cheroot_server
 from cheroot.ssl import builtin as cheroot_tls
 from cheroot import wsgi as cheroot_wsgi
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
+from ebsboot.api.ec2 import xmlutil
 from ebsboot.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -86,6 +88,19 @@ class _Application:
         return result
 
 
+# EC2 codes of the errors the server answers itself (else InvalidRequest).
+_ERROR_CODES = {'500': 'InternalError', '503': 'Unavailable'}
+
+
+def _ec2_error(status, message):
+    """The headers and body of an EC2 error document for ``status``."""
+    body = xmlutil.render_error(_ERROR_CODES.get(status[:3], 'InvalidRequest'),
+                                message or status[4:],
+                                uuidutils.generate_uuid())
+    return [('Content-Type', 'text/xml;charset=UTF-8'),
+            ('Content-Length', str(len(body)))], body
+
+
 def _read_chunked(environ):
     """Read a chunked body into ``environ``; (status, text) if refused."""
     try:
@@ -109,9 +124,8 @@ _TOO_LARGE = ('413 Request Entity Too Large',
 
 
 def _refuse(start_response, status, text):
-    body = text.encode('utf-8', 'replace')
-    start_response(status, [('Content-Type', 'text/plain'),
-                            ('Content-Length', str(len(body)))])
+    headers, body = _ec2_error(status, text)
+    start_response(status, headers)
     return [body]
 
 
@@ -132,8 +146,35 @@ class _TLSAdapter(cheroot_tls.BuiltinSSLAdapter):
         return tls_sock, {'wsgi.url_scheme': 'https', 'HTTPS': 'on'}
 
 
+class _Request(cheroot_server.HTTPRequest):
+    """Answers the server's own errors (400, 408, 413, 414, 500) in EC2 XML.
+
+    They come before the EC2 application sees the request; in EC2 XML
+    the SDKs report them as errors with a code instead of failing to
+    parse the answer.
+    """
+
+    def simple_response(self, status, msg=''):
+        status = str(status)
+        # cheroot closes the connection after each of these (the rest of
+        # the request is unread or unreadable).
+        self.close_connection = True
+        headers, body = _ec2_error(status, str(msg))
+        headers.append(('Connection', 'close'))
+        head = ''.join('%s: %s\r\n' % header for header in headers)
+        try:
+            self.conn.wfile.write(('%s %s\r\n%s\r\n' % (
+                self.server.protocol, status, head)).encode('latin-1')
+                + body)
+        except OSError as e:
+            if e.args[0] not in cheroot_errors.socket_errors_to_ignore:
+                raise
+
+
 class _Connection(cheroot_server.HTTPConnection):
     """A connection read under ``client_timeout``, TLS after a handshake."""
+
+    RequestHandlerClass = _Request
 
     def __init__(self, server, sock, makefile=cheroot_server.MakeFile):
         super().__init__(server, sock, makefile)

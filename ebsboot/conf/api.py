@@ -19,8 +19,8 @@ api_opts = [
     cfg.IntOpt('max_request_size', default=1048576, min=1024,
                help='Largest request body accepted, in bytes. The embedded '
                     'HTTP server reads no more than this of a request '
-                    'body: a larger one is answered 413 and its '
-                    'connection closed.'),
+                    'body: a larger one is answered 413 (an EC2 '
+                    'InvalidRequest error) and its connection closed.'),
     # The embedded HTTP server (ebsboot-api, ebsboot-all-in-one). A WSGI
     # container serving ebsboot.wsgi.api:application has its own settings.
     cfg.IntOpt('workers', default=32, min=1,

@@ -12,6 +12,7 @@ import threading
 
 import boto3
 import botocore.config
+import botocore.exceptions
 import fixtures
 
 from ebsboot.api.ec2 import app as ec2_app
@@ -75,6 +76,9 @@ class ServerTestCase(base.TestCase):
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, response.read()
+
+    def assertEC2Error(self, code, body):
+        self.assertIn(b'<Errors><Error><Code>%s</Code>' % code.encode(), body)
 
 
 class KeepAliveTest(ServerTestCase):
@@ -141,8 +145,9 @@ class ThreadsAndTimeoutsTest(ServerTestCase):
         self.serve(client_timeout=0.3)
         sock = self.connect()
         sock.sendall(b'POST / HTTP/1.1\r\nHost: x\r\n')
-        status, _body = self.answer(sock)
+        status, body = self.answer(sock)
         self.assertEqual(408, status)
+        self.assertEC2Error('InvalidRequest', body)
         self.assertEqual(b'', sock.recv(100))
 
 
@@ -153,14 +158,19 @@ class LimitsTest(ServerTestCase):
         sock = self.connect()
         sock.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n'
                      % (b'a' * 4096))
-        self.assertEqual(413, self.answer(sock)[0])
+        status, body = self.answer(sock)
+        self.assertEqual(413, status)
+        self.assertEC2Error('InvalidRequest', body)
+        self.assertIn(b'headers', body)
         self.assertEqual([], self.app.ports)
 
     def test_request_line_too_long(self):
         self.serve(max_header_size=2048)
         sock = self.connect()
         sock.sendall(b'GET /?%s HTTP/1.1\r\nHost: x\r\n\r\n' % (b'a' * 4096))
-        self.assertEqual(414, self.answer(sock)[0])
+        status, body = self.answer(sock)
+        self.assertEqual(414, status)
+        self.assertEC2Error('InvalidRequest', body)
         self.assertEqual([], self.app.ports)
 
     def test_body_too_large_read_no_further(self):
@@ -170,6 +180,7 @@ class LimitsTest(ServerTestCase):
                      b'1000000000\r\n\r\nAction=')
         status, body = self.answer(sock)
         self.assertEqual(413, status)
+        self.assertEC2Error('InvalidRequest', body)
         self.assertIn(b'exceeds the maximum', body)
         self.assertEqual(b'', sock.recv(100))
         self.assertEqual([], self.app.ports)
@@ -183,6 +194,7 @@ class LimitsTest(ServerTestCase):
                      + b'800\r\n' + b'a' * 2048 + b'\r\n')
         status, body = self.answer(sock)
         self.assertEqual(413, status)
+        self.assertEC2Error('InvalidRequest', body)
         self.assertIn(b'exceeds the maximum', body)
         self.assertEqual([], self.app.ports)
 
@@ -197,10 +209,21 @@ class LimitsTest(ServerTestCase):
         status, body = self.answer(sock)
         # Unsigned: the app's own EC2 error.
         self.assertEqual(401, status)
-        self.assertIn(b'<Errors><Error><Code>', body)
+        self.assertEC2Error('MissingAuthenticationToken', body)
         self.assertEqual(1, len(self.app.ports))
 
-    def test_app_error_is_a_bare_500(self):
+    def test_boto3_gets_an_ec2_error_for_a_large_body(self):
+        self.serve(max_request_size=4096)
+        ec2 = self.ec2()
+        error = self.assertRaises(
+            botocore.exceptions.ClientError, ec2.describe_volumes,
+            VolumeIds=['vol-%017x' % n for n in range(1000)])
+        self.assertEqual('InvalidRequest', error.response['Error']['Code'])
+        self.assertEqual(
+            413, error.response['ResponseMetadata']['HTTPStatusCode'])
+        self.assertEqual([], ec2.describe_volumes()['Volumes'])
+
+    def test_app_error_is_a_500_without_detail(self):
         logger = self.useFixture(fixtures.FakeLogger(
             name='ebsboot.api.server', level=logging.INFO))
         self.serve(app=_failing_app)
@@ -208,6 +231,7 @@ class LimitsTest(ServerTestCase):
         sock.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
         status, body = self.answer(sock)
         self.assertEqual(500, status)
+        self.assertEC2Error('InternalError', body)
         self.assertNotIn(b'secret detail', body)
         self.assertNotIn(b'Traceback', body)
         self.assertIn('secret detail of a bug', logger.output)
