@@ -123,8 +123,9 @@ class Ebsboot(LocalServer):
 
     name = 'ebsboot'
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, extra_conf=''):
         super().__init__()
+        self.extra_conf = extra_conf
         self.state = os.path.join(tmp, 'ebsboot')
         os.makedirs(self.state)
         self.log_file = os.path.join(tmp, 'ebsboot.log')
@@ -147,8 +148,9 @@ class Ebsboot(LocalServer):
             # The fake compute driver: guests are bookkeeping, the volumes
             # are real qcow2 files.
             f.write('[DEFAULT]\nstate_path = %s\nlog_file = %s\n'
-                    '[api]\nport = %d\n[compute]\ndriver = fake\n'
-                    % (self.state, self.log_file, self.port))
+                    '[api]\nport = %d\n[compute]\ndriver = fake\n%s'
+                    % (self.state, self.log_file, self.port,
+                       self.extra_conf))
         self.manage('db', 'sync')
         self.credentials = json.loads(self.manage(
             'credentials', 'create', '--project', 'bench',

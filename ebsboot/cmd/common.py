@@ -116,8 +116,8 @@ def serve(services, with_api=False, transport_url=None):
             api = api_server.APIServer(ec2_app.EC2Application(),
                                        CONF.api.host, CONF.api.port)
             api.start()
-            LOG.info('EC2 API listening on http://%s:%d/', CONF.api.host,
-                     api.port)
+            LOG.info('EC2 API listening on %s://%s:%d/', api.scheme,
+                     CONF.api.host, api.port)
         _settle_heap()
         wait_for_signal()
     finally:
