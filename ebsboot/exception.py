@@ -171,6 +171,7 @@ InvalidInstanceIDNotFound = _error(
 IncorrectInstanceState = _error('IncorrectInstanceState')
 InstanceLimitExceeded = _error('InstanceLimitExceeded')
 InvalidInstanceAttributeValue = _error('InvalidInstanceAttributeValue')
+InvalidInstanceType = _error('InvalidInstanceType')
 InvalidAttachmentNotFound = _error(
     'InvalidAttachmentNotFound', code='InvalidAttachment.NotFound')
 MALFORMED['i'] = InvalidInstanceIDMalformed

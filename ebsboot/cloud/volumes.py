@@ -229,3 +229,17 @@ def delete_snapshot(context, ec2_id):
             % (ec2_id, get_snapshot(context, ec2_id).status))
     volume_rpcapi.VolumeAPI().delete_snapshot(
         context, {'id': snapshot.id, 'host': snapshot.host})
+
+
+def set_auto_enable_io(context, ec2_id, value):
+    """Set a volume's autoEnableIO attribute.
+
+    The volumes of this cloud never have their I/O suspended, so the
+    attribute is only kept and shown.
+    """
+    volume = get_volume(context, ec2_id)
+    try:
+        db.volume_update(context, volume.id, {'auto_enable_io': value})
+    except db.ConflictError:
+        # Deleted since it was read.
+        raise exception.InvalidVolumeNotFound(id=ec2_id)

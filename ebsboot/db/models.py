@@ -49,6 +49,8 @@ class Volume(BASE, EbsbootBase):
     provider_location = sa.Column(sa.Text, nullable=True)
     client_token = sa.Column(sa.String(64), nullable=True)
     request_digest = sa.Column(sa.String(64), nullable=True)
+    auto_enable_io = sa.Column(sa.Boolean, nullable=False, default=False,
+                               server_default=sa.false())
 
 
 class Snapshot(BASE, EbsbootBase):

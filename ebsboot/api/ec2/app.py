@@ -13,13 +13,16 @@ from oslo_utils import uuidutils
 import webob
 import webob.dec
 
+from ebsboot.api.ec2 import account
 from ebsboot.api.ec2 import auth
 from ebsboot.api.ec2 import images
+from ebsboot.api.ec2 import instance_types
 from ebsboot.api.ec2 import instances
 from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import regions
 from ebsboot.api.ec2 import snapshots
 from ebsboot.api.ec2 import tags
+from ebsboot.api.ec2 import volume_status
 from ebsboot.api.ec2 import volumes
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.conf import CONF
@@ -42,7 +45,8 @@ PROTOCOL_PARAMS = frozenset((
     'X-Amz-Security-Token',
 ))
 
-RESOURCE_MODULES = (regions, volumes, snapshots, images, instances, tags)
+RESOURCE_MODULES = (regions, account, instance_types, volumes,
+                    volume_status, snapshots, images, instances, tags)
 ACTIONS = {}
 for _module in RESOURCE_MODULES:
     ACTIONS.update(_module.ACTIONS)
