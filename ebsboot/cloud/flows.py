@@ -355,6 +355,51 @@ tasks.register(tasks.Flow('start', {
 }, rollback='start_rollback'))
 
 
+# RebootInstances ----------------------------------------------------------
+#
+# The instance stays ``running`` throughout; its ``task`` keeps the power
+# sync away while the guest restarts. A compute service that does not
+# reboot in place (RPC API below 1.3) has the guest powered off and booted
+# again, as CreateImage does.
+
+def reboot_guest(admin, instance, data):
+    if not instance.host:
+        return None, {}
+    api = compute_rpcapi.ComputeAPI()
+    if api.can_reboot():
+        api.reboot_instance(admin, instance.host, instance_dict(instance))
+        return None, {}
+    if not data.get('stopped'):
+        api.power_off(admin, instance.host, instance_dict(instance), None)
+        api.destroy(admin, instance.host, instance_dict(instance),
+                    block_device_info(instance), delete_files=False)
+        disconnect_volumes(instance)
+        data['stopped'] = True
+    return 'reboot_start', {}
+
+
+def reboot_start(admin, instance, data):
+    connect_volumes(instance)
+    placed = spawn(instance)
+    if placed:
+        return 'reboot_start', placed
+    return None, {}
+
+
+def reboot_rollback(admin, instance, data):
+    """The guest is left as it is: the power sync will see what it is."""
+    if data.get('stopped'):
+        return 'reboot_start', {}
+    return None, {}
+
+
+tasks.register(tasks.Flow('reboot', {
+    'reboot_guest': reboot_guest,
+    'reboot_start': reboot_start,
+    'reboot_rollback': reboot_rollback,
+}, rollback='reboot_rollback'))
+
+
 # TerminateInstances -------------------------------------------------------
 
 def terminate_destroy(admin, instance, data):

@@ -216,6 +216,9 @@ def _device_values(mapping, root_device_name):
 
 # Stop / Start / Terminate -------------------------------------------------
 
+REBOOT_STEPS = ('reboot_guest', 'reboot_start')
+
+
 def _transition(context, instance, values, expected):
     try:
         return db.instance_update(context, instance.id, values,
@@ -292,6 +295,32 @@ def start_instances(context, ec2_ids):
                     {'state': 'stopped', 'task': None})
         tasks.get_runner().kick(instance.id)
     return _with_current(context, result)
+
+
+def reboot_instances(context, ec2_ids):
+    """Reboot running instances; a rebooting or terminated one is left.
+
+    All or nothing: an instance that is not running (or is busy with
+    another operation) fails the whole request.
+    """
+    instances = _ordered(list_instances(context, ec2_ids), ec2_ids)
+    todo = []
+    for instance in instances:
+        if instance.state in ('terminated', 'shutting-down') or \
+                instance.task in REBOOT_STEPS:
+            continue
+        if instance.state != 'running' or instance.task is not None or \
+                instance.pending_terminate:
+            raise exception.IncorrectInstanceState(
+                "The instance '%s' is not in a state from which it can be "
+                "rebooted." % instance.ec2_id)
+        todo.append(instance)
+    for instance in todo:
+        _transition(context, instance,
+                    {'task': 'reboot_guest', 'task_data': None},
+                    {'state': 'running', 'task': None})
+        tasks.get_runner().kick(instance.id)
+        LOG.info('Rebooting %s', instance.ec2_id)
 
 
 def terminate_instances(context, ec2_ids):

@@ -63,6 +63,16 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def get_console_output(self, instance):
         """The guest's serial console so far, as bytes."""
 
+    def reboot(self, instance, timeout=None):
+        """Restart a running guest on the same disks.
+
+        An ACPI reboot request first; if the guest has not restarted
+        within ``timeout`` seconds (None: the driver's configured timeout,
+        0: at once) a hard reset. The guest keeps running on its disks
+        either way. A guest that does not run is left alone.
+        """
+        raise NotImplementedError()
+
     def pause(self, instance):
         """Freeze the guest with its disks flushed (crash-consistent).
 

@@ -39,7 +39,7 @@ def load_driver(conf=CONF):
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
@@ -108,6 +108,10 @@ class ComputeManager:
         LOG.info('Powering off %s (timeout %ss)', instance['ec2_id'],
                  timeout)
         self.driver.power_off(instance, timeout)
+
+    def reboot_instance(self, context, instance, timeout=None):
+        LOG.info('Rebooting %s', instance['ec2_id'])
+        self.driver.reboot(instance, timeout)
 
     def destroy(self, context, instance, block_device_info,
                 delete_files=False):

@@ -6,6 +6,7 @@ API version history:
   detach_volume, get_power_state, get_console_output
 * 1.1 - get_power_states (many guests at once)
 * 1.2 - snapshot_disks, commit_disks (live snapshots of attached volumes)
+* 1.3 - reboot_instance
 """
 
 import oslo_messaging as messaging
@@ -20,7 +21,7 @@ _LONGEST_SHUTDOWN = 600
 
 
 class ComputeAPI:
-    VERSION = '1.2'
+    VERSION = '1.3'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.compute.topic,
@@ -43,6 +44,16 @@ class ComputeAPI:
         """``timeout`` None: the host's clean-shutdown timeout; 0: force."""
         self._prepare(host, (timeout or _LONGEST_SHUTDOWN) + _RPC_MARGIN).call(
             context, 'power_off', instance=instance, timeout=timeout)
+
+    def can_reboot(self):
+        """Whether the compute services reboot guests in place."""
+        return self.client.can_send_version('1.3')
+
+    def reboot_instance(self, context, host, instance, timeout=None):
+        """ACPI reboot, then a reset after ``timeout`` (None: the host's)."""
+        self._prepare(host, (timeout or _LONGEST_SHUTDOWN) + _RPC_MARGIN,
+                      version='1.3').call(context, 'reboot_instance',
+                                          instance=instance, timeout=timeout)
 
     def destroy(self, context, host, instance, block_device_info,
                 delete_files=False):

@@ -15,6 +15,11 @@ libvirt_opts = [
                help='Seconds StopInstances waits for the guest to shut '
                     'down after an ACPI power-button press before it '
                     'destroys the guest.'),
+    cfg.IntOpt('reboot_timeout', default=120, min=0,
+               help='Seconds RebootInstances waits for the guest to '
+                    'restart after an ACPI reboot request before it '
+                    'resets the guest (a hard reset, as EC2 does); 0 '
+                    'resets at once.'),
     cfg.StrOpt('instances_path', default='$state_path/instances',
                help='Folder of per-instance files: config drives, '
                     'ephemeral disks.'),

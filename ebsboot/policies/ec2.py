@@ -18,6 +18,7 @@ WRITE_ACTIONS = (
     'AttachVolume', 'DetachVolume', 'RunInstances', 'StartInstances',
     'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
     'CreateImage', 'CreateTags', 'DeleteTags', 'ModifyVolumeAttribute',
+    'RebootInstances',
 )
 
 

@@ -385,6 +385,13 @@ def start_instances(context, params, request):
     return {'instancesSet': _state_changes(result)}
 
 
+def reboot_instances(context, params, request):
+    params.check_unknown(('InstanceId', 'DryRun'))
+    cloud_instances.reboot_instances(
+        context, params.get_list('InstanceId', required=True))
+    return {'return': True}
+
+
 def terminate_instances(context, params, request):
     params.check_unknown(('InstanceId', 'Force', 'SkipOsShutdown',
                           'DryRun'))
@@ -553,6 +560,7 @@ ACTIONS = {
     'RunInstances': run_instances,
     'DescribeInstances': describe_instances,
     'StopInstances': stop_instances,
+    'RebootInstances': reboot_instances,
     'StartInstances': start_instances,
     'TerminateInstances': terminate_instances,
     'GetConsoleOutput': get_console_output,

@@ -86,6 +86,20 @@ class FakeDriver(driver.ComputeDriver):
             if delete_files:
                 self.consoles.pop(instance['id'], None)
 
+    def reboot(self, instance, timeout=None):
+        """A running guest boots again: one more console line."""
+        self._delay()
+        with self._lock:
+            self.calls.append(('reboot', instance['id'], timeout))
+            guest = self.guests.get(instance['id'])
+            if not guest or guest['state'] != driver.POWER_RUNNING:
+                return
+            boots = self.consoles.get(instance['id'], b'').count(b'\n') + 1
+            self.consoles[instance['id']] += (
+                b'fake guest %s boot-count=%d%s\n' % (
+                    instance['ec2_id'].encode(), boots,
+                    _kernel_boot(guest)))
+
     def pause(self, instance):
         with self._lock:
             self.calls.append(('pause', instance['id']))

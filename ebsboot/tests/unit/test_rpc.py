@@ -118,6 +118,13 @@ class UpgradeLevelsTest(base.TestCase):
             self.assertFalse(api().client.can_send_version('1.1'))
             self.assertTrue(api().client.can_send_version('1.0'))
 
+    def test_reboot_needs_compute_1_3(self):
+        rpc.init(CONF, url='fake://')
+        self.addCleanup(rpc.cleanup)
+        self.assertTrue(compute_rpcapi.ComputeAPI().can_reboot())
+        self.config.config(compute='1.2', group='upgrade_levels')
+        self.assertFalse(compute_rpcapi.ComputeAPI().can_reboot())
+
     def test_bad_version(self):
         self.assertRaises(ValueError, self.config.config, compute='one',
                           group='upgrade_levels')

@@ -11,6 +11,13 @@ The serial console is appended to a per-instance log that outlives stops.
 libvirt lifecycle events are logged and handed to ``event_callback``
 (the compute manager uses it to report guests that powered themselves
 off); the controller's power-state sync is the safety net.
+
+Domains are defined with ``on_reboot = restart``: a guest that reboots
+itself stays running (QEMU resets it in place), so no power-off is seen.
+RebootInstances asks for an ACPI reboot (libvirt turns the guest's
+shutdown into a reset) and waits for libvirt's reboot event, which QEMU's
+reset raises; without one in ``[libvirt] reboot_timeout`` it resets the
+guest.
 """
 
 import os
@@ -77,6 +84,9 @@ class LibvirtDriver(driver.ComputeDriver):
         self._conn_lock = threading.Lock()
         # Device info os-brick returned, per instance, for disconnecting.
         self._device_info = {}
+        # Reboot events seen, per instance id (see ``reboot``).
+        self._reboots = {}
+        self._reboots_changed = threading.Condition()
 
     # Connection ---------------------------------------------------------
 
@@ -99,7 +109,32 @@ class LibvirtDriver(driver.ComputeDriver):
                 self._conn.domainEventRegisterAny(
                     None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                     self._lifecycle_event, None)
+                self._conn.domainEventRegisterAny(
+                    None, libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
+                    self._reboot_event, None)
             return self._conn
+
+    def _reboot_event(self, conn, domain, opaque):
+        """The guest was reset (by itself, by ACPI or by us)."""
+        name = domain.name()
+        if not name.startswith(config.DOMAIN_PREFIX):
+            return
+        instance_id = name[len(config.DOMAIN_PREFIX):]
+        LOG.debug('Reboot event of %s', instance_id)
+        with self._reboots_changed:
+            self._reboots[instance_id] = self._reboots.get(instance_id, 0) + 1
+            self._reboots_changed.notify_all()
+
+    def _reboot_count(self, instance):
+        with self._reboots_changed:
+            return self._reboots.get(instance['id'], 0)
+
+    def _wait_for_reboot(self, instance, seen, timeout):
+        """Whether a reboot event beyond ``seen`` came within ``timeout``."""
+        with self._reboots_changed:
+            return self._reboots_changed.wait_for(
+                lambda: self._reboots.get(instance['id'], 0) > seen,
+                timeout)
 
     def _lifecycle_event(self, conn, domain, event, detail, opaque):
         name = domain.name()
@@ -229,6 +264,35 @@ class LibvirtDriver(driver.ComputeDriver):
             LOG.warning('Guest %s did not shut down within %ss; destroying',
                         instance['ec2_id'], timeout)
         self._destroy_domain(domain)
+
+    def reboot(self, instance, timeout=None):
+        domain = self._lookup(instance)
+        if domain is None or not domain.isActive():
+            LOG.warning('Guest %s does not run: not rebooted',
+                        instance['ec2_id'])
+            return
+        if timeout is None:
+            timeout = self.conf.libvirt.reboot_timeout
+        seen = self._reboot_count(instance)
+        if timeout:
+            try:
+                domain.reboot(libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN)
+            except libvirt.libvirtError as e:
+                LOG.warning('ACPI reboot of %s refused: %s',
+                            instance['ec2_id'], e)
+            else:
+                if self._wait_for_reboot(instance, seen, timeout):
+                    LOG.info('Guest %s rebooted', instance['ec2_id'])
+                    return
+                LOG.warning('Guest %s did not restart within %ss; '
+                            'resetting it', instance['ec2_id'], timeout)
+        if domain.isActive():
+            domain.reset(0)
+        else:
+            # It powered off instead of restarting: boot it again (the
+            # domain is persistent and its disks are still connected).
+            domain.create()
+        LOG.info('Guest %s reset', instance['ec2_id'])
 
     def _destroy_domain(self, domain):
         try:

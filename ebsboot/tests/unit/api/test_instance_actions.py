@@ -4,6 +4,8 @@ The volume and compute services run in this process on their fake drivers,
 with the real task runner.
 """
 
+import base64
+
 from ebsboot.cloud import tasks
 from ebsboot.compute import manager as compute_manager
 from ebsboot.conf import CONF
@@ -103,3 +105,97 @@ class DisableApiStopTest(InstanceActionsTestCase):
         self.error('InvalidParameterValue', 'ModifyInstanceAttribute',
                    InstanceId=instance_id, Attribute='disableApiStop',
                    Value='maybe')
+
+
+class RebootInstancesTest(InstanceActionsTestCase):
+
+    def console(self, instance_id):
+        return base64.b64decode(self.ok(
+            'GetConsoleOutput', InstanceId=instance_id)['Output']).decode()
+
+    def root_volume(self, instance_id):
+        return {d['DeviceName']: d['Ebs']['VolumeId'] for d in self.instance(
+            instance_id)['BlockDeviceMappings']}['/dev/sda1']
+
+    def guest_calls(self, instance_id):
+        row = db.instance_get_by_ec2_id(self.context(), instance_id)
+        return [c[0] for c in self.compute_driver.calls if c[1] == row.id]
+
+    def test_reboot_keeps_the_instance_and_its_root(self):
+        instance_id = self.launch()
+        root = self.root_volume(instance_id)
+        self.assertIn('boot-count=1', self.console(instance_id))
+        self.ok('RebootInstances', InstanceIds=[instance_id])
+        self.wait_for(lambda: self.settled(instance_id))
+        self.assertIn('boot-count=2', self.console(instance_id))
+        self.assertEqual(['spawn', 'reboot'], self.guest_calls(instance_id))
+        instance = self.instance(instance_id)
+        self.assertEqual('running', instance['State']['Name'])
+        self.assertEqual(root, self.root_volume(instance_id))
+        self.assertEqual('in-use', self.state_of_volume(root))
+        # The power sync finds the guest running: it stays so.
+        tasks.get_runner().sync_power_states()
+        self.assertEqual('running', self.state_of(instance_id))
+
+    def test_running_while_it_reboots(self):
+        instance_id = self.launch()
+        self.config.config(delay=0.5, group='fake_compute')
+        self.ok('RebootInstances', InstanceIds=[instance_id])
+        self.assertEqual('running', self.state_of(instance_id))
+        # A second request while it reboots is no error.
+        self.ok('RebootInstances', InstanceIds=[instance_id])
+        self.error('IncorrectInstanceState', 'StopInstances',
+                   InstanceIds=[instance_id])
+        self.wait_for(lambda: self.settled(instance_id))
+        self.assertEqual(['spawn', 'reboot'], self.guest_calls(instance_id))
+
+    def test_states_that_cannot_reboot(self):
+        running = self.launch()
+        stopped = self.launch()
+        self.ok('StopInstances', InstanceIds=[stopped])
+        self.wait_for(lambda: self.state_of(stopped) == 'stopped')
+        message = self.error('IncorrectInstanceState', 'RebootInstances',
+                             InstanceIds=[stopped])
+        self.assertIn(stopped, message)
+        # All or nothing: the running one is not rebooted either.
+        self.error('IncorrectInstanceState', 'RebootInstances',
+                   InstanceIds=[running, stopped])
+        self.assertNotIn('reboot', self.guest_calls(running))
+        self.config.config(delay=0.5, group='fake_compute')
+        pending = self.ok('RunInstances', ImageId=self.image_id, MinCount=1,
+                          MaxCount=1)['Instances'][0]['InstanceId']
+        self.error('IncorrectInstanceState', 'RebootInstances',
+                   InstanceIds=[pending])
+        self.wait_for(lambda: self.state_of(pending) == 'running')
+        self.config.config(delay=0.0, group='fake_compute')
+        # A terminated instance is ignored, as in EC2.
+        self.ok('TerminateInstances', InstanceIds=[pending])
+        self.wait_for(lambda: self.state_of(pending) == 'terminated')
+        self.ok('RebootInstances', InstanceIds=[pending])
+        self.assertNotIn('reboot', self.guest_calls(pending))
+
+    def test_ids(self):
+        self.error('MissingParameter', 'RebootInstances', InstanceIds=[])
+        self.error('InvalidInstanceID.Malformed', 'RebootInstances',
+                   InstanceIds=['i-x'])
+        self.error('InvalidInstanceID.NotFound', 'RebootInstances',
+                   InstanceIds=['i-0123456789abcdef0'])
+        other = self.ok('RunInstances', project='alpha',
+                        ImageId=self.image_id, MinCount=1,
+                        MaxCount=1)['Instances'][0]['InstanceId']
+        self.error('InvalidInstanceID.NotFound', 'RebootInstances',
+                   project='beta', InstanceIds=[other])
+
+    def test_compute_services_before_reboot_in_place(self):
+        self.config.config(compute='1.2', group='upgrade_levels')
+        instance_id = self.launch()
+        root = self.root_volume(instance_id)
+        self.ok('RebootInstances', InstanceIds=[instance_id])
+        self.wait_for(lambda: self.settled(instance_id))
+        # Powered off and booted again on the same volumes.
+        self.assertEqual(['spawn', 'power_off', 'destroy', 'spawn'],
+                         self.guest_calls(instance_id))
+        self.assertIn('boot-count=2', self.console(instance_id))
+        self.assertEqual('running', self.state_of(instance_id))
+        self.assertEqual(root, self.root_volume(instance_id))
+        self.assertEqual('in-use', self.state_of_volume(root))

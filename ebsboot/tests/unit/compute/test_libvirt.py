@@ -9,6 +9,8 @@ import os
 import uuid
 from xml.etree import ElementTree as ET
 
+import fixtures
+
 from ebsboot.compute import driver as compute_driver
 from ebsboot.compute.drivers.libvirt import config
 from ebsboot.compute.drivers.libvirt import driver as libvirt_driver
@@ -124,6 +126,87 @@ class LibvirtDriverTest(base.TestCase):
         self.assertEqual(b'', self.driver.get_console_output(self.instance))
         self.assertFalse(os.path.exists(os.path.join(
             CONF.libvirt.instances_path, self.instance['id'])))
+
+    # Reboot: libvirt's test driver raises no reboot event, which QEMU's
+    # reset does; the tests raise it where QEMU would.
+
+    def _spy(self, method, side_effect=None):
+        """Record calls of a virDomain method, still calling libvirt."""
+        calls = []
+        original = getattr(libvirt_driver.libvirt.virDomain, method)
+
+        def spy(domain, *args):
+            calls.append(args)
+            if side_effect:
+                side_effect(domain)
+            return original(domain, *args)
+        self.useFixture(fixtures.MonkeyPatch(
+            'libvirt.virDomain.%s' % method, spy))
+        return calls
+
+    def test_domains_restart_when_the_guest_reboots(self):
+        self.driver.spawn(self.instance, self.bdi)
+        self.assertEqual('restart', self._xml().findtext('on_reboot'))
+        self.assertEqual('destroy', self._xml().findtext('on_poweroff'))
+        # The test hypervisor follows on_reboot: the guest runs on.
+        self.driver._lookup(self.instance).reboot(0)
+        self.assertEqual(compute_driver.POWER_RUNNING,
+                         self.driver.get_power_state(self.instance))
+
+    def test_acpi_reboot(self):
+        self.driver.spawn(self.instance, self.bdi)
+        reboots = self._spy('reboot', side_effect=lambda domain: (
+            self.driver._reboot_event(None, domain, None)))
+        resets = self._spy('reset')
+        self.driver.reboot(self.instance, timeout=30)
+        self.assertEqual(
+            [(libvirt_driver.libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN,)],
+            reboots)
+        self.assertEqual([], resets)
+        self.assertEqual(compute_driver.POWER_RUNNING,
+                         self.driver.get_power_state(self.instance))
+
+    def test_reset_if_the_guest_does_not_restart(self):
+        self.config.config(reboot_timeout=1, group='libvirt')
+        self.driver.spawn(self.instance, self.bdi)
+        reboots = self._spy('reboot')
+        resets = self._spy('reset')
+        self.driver.reboot(self.instance)
+        self.assertEqual((1, [(0,)]), (len(reboots), resets))
+        self.assertEqual(compute_driver.POWER_RUNNING,
+                         self.driver.get_power_state(self.instance))
+        # Timeout 0: reset at once.
+        self.driver.reboot(self.instance, timeout=0)
+        self.assertEqual((1, 2), (len(reboots), len(resets)))
+
+    def test_reset_if_acpi_is_refused(self):
+        self.driver.spawn(self.instance, self.bdi)
+
+        def refuse(domain):
+            raise libvirt_driver.libvirt.libvirtError('no ACPI')
+        self._spy('reboot', side_effect=refuse)
+        resets = self._spy('reset')
+        self.driver.reboot(self.instance, timeout=30)
+        self.assertEqual([(0,)], resets)
+
+    def test_a_guest_that_powered_off_boots_again(self):
+        self.driver.spawn(self.instance, self.bdi)
+        self._spy('reboot', side_effect=lambda domain: domain.destroy())
+        resets = self._spy('reset')
+        self.driver.reboot(self.instance, timeout=1)
+        self.assertEqual([], resets)
+        self.assertEqual(compute_driver.POWER_RUNNING,
+                         self.driver.get_power_state(self.instance))
+
+    def test_reboot_of_a_guest_that_does_not_run(self):
+        reboots = self._spy('reboot')
+        self.driver.reboot(self.instance, timeout=0)
+        self.driver.spawn(self.instance, self.bdi)
+        self.driver.power_off(self.instance, timeout=0)
+        self.driver.reboot(self.instance, timeout=0)
+        self.assertEqual([], reboots)
+        self.assertNotEqual(compute_driver.POWER_RUNNING,
+                            self.driver.get_power_state(self.instance))
 
     def test_rbd_is_a_network_disk(self):
         xml = config.domain_xml(
