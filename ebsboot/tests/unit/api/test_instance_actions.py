@@ -7,22 +7,15 @@ with the real task runner.
 import base64
 
 from ebsboot.cloud import tasks
-from ebsboot.compute import manager as compute_manager
-from ebsboot.conf import CONF
 from ebsboot.db import api as db
 from ebsboot.tests.unit.api import wire
 from ebsboot.tests.unit import base
 
 
-class InstanceActionsTestCase(wire.WireTestCase, base.ServiceTestCase):
+class InstanceActionsTestCase(wire.WireTestCase, base.CloudTestCase):
 
     def setUp(self):
         super().setUp()
-        self.start_service(CONF.compute.topic, compute_manager.ComputeManager(
-            driver=self.compute_driver))
-        tasks.reset_runner()
-        tasks.get_runner().start()
-        self.addCleanup(tasks.reset_runner)
         volume = self.ok('CreateVolume', AvailabilityZone='nova', Size=1)
         self.wait_for(lambda: self.state_of_volume(volume['VolumeId']) ==
                       'available')
