@@ -9,13 +9,14 @@ READ_ACTIONS = (
     'DescribeSnapshots', 'DescribeImages', 'DescribeImageAttribute',
     'DescribeInstances', 'DescribeInstanceStatus',
     'DescribeInstanceAttribute', 'GetConsoleOutput', 'DescribeTags',
+    'DescribeVolumesModifications',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
     'RegisterImage', 'DeregisterImage', 'ModifyImageAttribute',
     'AttachVolume', 'DetachVolume', 'RunInstances', 'StartInstances',
     'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
-    'CreateImage', 'CreateTags', 'DeleteTags',
+    'CreateImage', 'CreateTags', 'DeleteTags', 'ModifyVolume',
 )
 
 

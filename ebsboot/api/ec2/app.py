@@ -16,6 +16,7 @@ import webob.dec
 from ebsboot.api.ec2 import auth
 from ebsboot.api.ec2 import images
 from ebsboot.api.ec2 import instances
+from ebsboot.api.ec2 import modifications
 from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import regions
 from ebsboot.api.ec2 import snapshots
@@ -42,7 +43,8 @@ PROTOCOL_PARAMS = frozenset((
     'X-Amz-Security-Token',
 ))
 
-RESOURCE_MODULES = (regions, volumes, snapshots, images, instances, tags)
+RESOURCE_MODULES = (regions, volumes, snapshots, images, instances, tags,
+                    modifications)
 ACTIONS = {}
 for _module in RESOURCE_MODULES:
     ACTIONS.update(_module.ACTIONS)
