@@ -190,6 +190,32 @@ class ModifyVolumeTest(wire.WireTestCase, base.ServiceTestCase):
                          self.finished(volume_id)['ModificationState'])
         self.assertEqual(5, self.described_volume(volume_id)['Size'])
 
+    def test_no_attach_while_modifying(self):
+        volume_id = self.volume()
+        row = self.busy_row(volume_id)
+        instance = db.instance_create(self.admin, {
+            'id': 'i-uuid', 'ec2_id': 'i-00000000000000001',
+            'reservation_id': 'r-00000000000000001', 'project_id': 'alpha',
+            'image_id': 'img', 'image_ec2_id': 'ami-00000000000000001',
+            'instance_type': 't2.micro', 'vcpus': 1, 'memory_mb': 128,
+            'availability_zone': 'nova', 'state': 'stopped',
+            'launch_index': 0, 'shutdown_behavior': 'stop',
+            'root_device_name': '/dev/sda1'}, [])
+        status, parsed = self.call('AttachVolume', VolumeId=volume_id,
+                                   InstanceId=instance.ec2_id,
+                                   Device='/dev/sdf')
+        self.assertEqual(('OperationNotPermitted',
+                          'Cannot attach volume %s when it is in '
+                          'modification state: MODIFYING' % volume_id),
+                         (parsed['Error']['Code'],
+                          parsed['Error']['Message']))
+        self.assertEqual('available',
+                         self.described_volume(volume_id)['State'])
+        db.volume_modification_update(self.admin, row.id,
+                                      {'status': 'completed'})
+        self.ok('AttachVolume', VolumeId=volume_id,
+                InstanceId=instance.ec2_id, Device='/dev/sdf')
+
     def test_one_of_two_racing_modifications_wins(self):
         volume_id = self.volume()
         self.busy_row(volume_id)
