@@ -97,7 +97,8 @@ class ModifyVolumeTest(wire.WireTestCase, base.ServiceTestCase):
             described['VolumeType'], described['Size'], described['Iops'],
             described['Throughput']))
 
-    def test_grow_online_through_the_guests_compute_host(self):
+    def running_instance(self):
+        """(instance id, root volume id) of a new running instance."""
         snapshot_id = self.ok('CreateSnapshot',
                               VolumeId=self.volume())['SnapshotId']
         self.wait_for(lambda: self.ok(
@@ -117,6 +118,10 @@ class ModifyVolumeTest(wire.WireTestCase, base.ServiceTestCase):
         self.wait_for(lambda: instance()['State']['Name'] == 'running')
         volume_id = instance()['BlockDeviceMappings'][0]['Ebs']['VolumeId']
         self.assertEqual('in-use', self.described_volume(volume_id)['State'])
+        return instance_id, volume_id
+
+    def test_grow_online_through_the_guests_compute_host(self):
+        instance_id, volume_id = self.running_instance()
         self.ok('ModifyVolume', VolumeId=volume_id, Size=2)
         self.assertEqual('completed',
                          self.finished(volume_id)['ModificationState'])
@@ -131,6 +136,31 @@ class ModifyVolumeTest(wire.WireTestCase, base.ServiceTestCase):
         self.assertEqual((2, 'in-use'), (
             self.described_volume(volume_id)['Size'],
             self.described_volume(volume_id)['State']))
+
+    def test_online_growth_needs_compute_1_3(self):
+        _instance_id, volume_id = self.running_instance()
+        self.config.config(compute='1.2', group='upgrade_levels')
+        self.volume_manager._extender = None
+        self.ok('ModifyVolume', VolumeId=volume_id, Size=2)
+        failed = self.finished(volume_id)
+        self.assertEqual('failed', failed['ModificationState'])
+        self.assertIn('cannot grow disks of running guests',
+                      failed['StatusMessage'])
+        self.assertEqual(1, self.described_volume(volume_id)['Size'])
+
+    def test_volume_of_a_stopped_instance_grows_on_the_volume_host(self):
+        instance_id, volume_id = self.running_instance()
+        self.ok('StopInstances', InstanceIds=[instance_id])
+        self.wait_for(lambda: self.ok(
+            'DescribeInstances', InstanceIds=[instance_id])['Reservations'][
+            0]['Instances'][0]['State']['Name'] == 'stopped')
+        self.ok('ModifyVolume', VolumeId=volume_id, Size=2)
+        self.assertEqual('completed',
+                         self.finished(volume_id)['ModificationState'])
+        volume = db.volume_get_by_ec2_id(self.admin, volume_id)
+        self.assertIn(('extend_volume', volume.id), self.volume_driver.calls)
+        self.assertNotIn('extend_disks',
+                         [c[0] for c in self.compute_driver.calls])
 
     def test_shrinking_is_refused(self):
         volume_id = self.volume(size=2)
