@@ -108,6 +108,14 @@ InvalidZoneNotFound = _error(
 InvalidRegionNotFound = _error(
     'InvalidRegionNotFound', code='InvalidRegion.NotFound',
     message="The region '%(region)s' does not exist.")
+IncorrectModificationState = _error(
+    'IncorrectModificationState',
+    message='Volume %(id)s cannot be modified in modification state '
+            '%(state)s')
+InvalidVolumeModificationNotFound = _error(
+    'InvalidVolumeModificationNotFound',
+    code='InvalidVolumeModification.NotFound',
+    message="Modification for volume '%(id)s' does not exist.")
 VolumeLimitExceeded = _error('VolumeLimitExceeded')
 InvalidBlockDeviceMapping = _error('InvalidBlockDeviceMapping')
 

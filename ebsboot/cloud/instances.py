@@ -21,6 +21,7 @@ from ebsboot.cloud import flows
 from ebsboot.cloud import images as cloud_images
 # Adds the batched launch steps to the launch flow.
 from ebsboot.cloud import launch_batch  # noqa: F401
+from ebsboot.cloud import modifications as cloud_modifications
 from ebsboot.cloud import tasks
 from ebsboot.cloud import validation
 from ebsboot.cloud import volumes as cloud_volumes
@@ -394,6 +395,11 @@ def attach_volume(context, volume_ec2_id, instance_ec2_id, device_name):
             '%s is already attached to an instance' % volume.ec2_id
             if volume.status == 'in-use' else
             "The volume '%s' is '%s'." % (volume.ec2_id, volume.status))
+    busy = cloud_modifications.active_modification(context, volume)
+    if busy is not None:
+        raise exception.OperationNotPermitted(
+            'Cannot attach volume %s when it is in modification state: %s'
+            % (volume.ec2_id, busy.status.upper()))
     if volume.availability_zone != instance.availability_zone:
         raise exception.InvalidVolumeZoneMismatch(
             'The volume is not in the same availability zone as the '

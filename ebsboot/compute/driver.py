@@ -115,6 +115,17 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """
         raise NotImplementedError()
 
+    def extend_disks(self, instance, disks):
+        """Grow disks of a running guest; the guest sees the new sizes.
+
+        ``disks``: ``[{'path': the volume file, 'size': bytes}]``. The
+        hypervisor grows the file it holds open, so nothing else writes
+        it meanwhile. Idempotent. Returns ``{path: 'extended'|
+        'inactive'}``: 'inactive' when the guest does not run on the file
+        (the caller grows the file itself).
+        """
+        raise NotImplementedError()
+
     def list_instance_ids(self):
         """Internal ids of the guests this host knows."""
         return []

@@ -39,7 +39,7 @@ def load_driver(conf=CONF):
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
@@ -142,6 +142,10 @@ class ComputeManager:
         LOG.info('Merging %d overlay(s) of %s back', len(disks),
                  instance['ec2_id'])
         return self.driver.commit_disks(instance, disks)
+
+    def extend_disks(self, context, instance, disks):
+        LOG.info('Growing %d disk(s) of %s', len(disks), instance['ec2_id'])
+        return self.driver.extend_disks(instance, disks)
 
     def get_power_state(self, context, instance):
         return self.driver.get_power_state(instance)

@@ -7,6 +7,7 @@ API version history:
 * 1.1 - get_power_states (many guests at once)
 * 1.2 - snapshot_disks, commit_disks (live snapshots of attached volumes)
 * 1.3 - reboot_instance
+* 1.4 - extend_disks (online growth of attached volumes)
 """
 
 import oslo_messaging as messaging
@@ -21,7 +22,7 @@ _LONGEST_SHUTDOWN = 600
 
 
 class ComputeAPI:
-    VERSION = '1.3'
+    VERSION = '1.4'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.compute.topic,
@@ -114,6 +115,15 @@ class ComputeAPI:
             host, CONF.compute.block_commit_timeout + _RPC_MARGIN,
             version='1.2').call(context, 'commit_disks', instance=instance,
                                 disks=disks)
+
+    def can_extend_disks(self):
+        """Whether the compute services grow disks of running guests."""
+        return self.client.can_send_version('1.4')
+
+    def extend_disks(self, context, host, instance, disks):
+        """Grow disks of a running guest (``ComputeDriver.extend_disks``)."""
+        return self._prepare(host, _RPC_MARGIN, version='1.4').call(
+            context, 'extend_disks', instance=instance, disks=disks)
 
     def get_console_output(self, context, host, instance):
         return self._prepare(host).call(context, 'get_console_output',

@@ -329,8 +329,36 @@ def volume_update(context, volume_id, values, expected_status=None,
                    expected_status, expected)
 
 
+@retry_on_lock
 def volume_destroy(context, volume_id):
+    with _writer(context) as session:
+        session.query(models.VolumeModification).filter_by(
+            volume_id=volume_id).delete(synchronize_session=False)
     return _destroy(context, models.Volume, volume_id)
+
+
+def volume_modification_create(context, values):
+    return _create(context, models.VolumeModification, values)
+
+
+def volume_modification_get(context, modification_id):
+    return _get(context, models.VolumeModification, id=modification_id)
+
+
+def volume_modification_list(context, ids=None, **by):
+    """Modifications, oldest first (``by``: column values)."""
+    model = models.VolumeModification
+    with _reader(context) as session:
+        query = _scoped(context, session, model).filter_by(**by)
+        if ids is not None:
+            query = query.filter(model.id.in_(ids))
+        return query.order_by(model.created_at, model.id).all()
+
+
+def volume_modification_update(context, modification_id, values,
+                               expected_status=None):
+    return _update(context, models.VolumeModification, modification_id,
+                   values, expected_status)
 
 
 def snapshot_create(context, values, tags=None):

@@ -70,6 +70,40 @@ class Snapshot(BASE, EbsbootBase):
     provider_location = sa.Column(sa.Text, nullable=True)
 
 
+#: States of a volume modification that is not finished.
+ACTIVE_MODIFICATION_STATES = ('modifying', 'optimizing')
+ACTIVE_MODIFICATION = sa.text("status IN ('modifying', 'optimizing')")
+
+
+class VolumeModification(BASE, EbsbootBase):
+    """A ModifyVolume request and how far the volume service got with it.
+
+    ``status`` is EC2's modification state: ``modifying``, ``optimizing``,
+    ``completed`` or ``failed``; ``created_at`` is its start time.
+    """
+    __tablename__ = 'volume_modifications'
+    __table_args__ = (
+        # One unfinished modification per volume.
+        sa.Index('uniq_volume_modifications0volume_id0active', 'volume_id',
+                 unique=True, sqlite_where=ACTIVE_MODIFICATION,
+                 postgresql_where=ACTIVE_MODIFICATION),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    volume_id = sa.Column(sa.String(36), nullable=False, index=True)
+    volume_ec2_id = sa.Column(sa.String(32), nullable=False)
+    host = sa.Column(sa.String(255), nullable=True)
+    status = sa.Column(sa.String(16), nullable=False)
+    status_message = sa.Column(sa.String(255), nullable=True)
+    progress = sa.Column(sa.Integer, nullable=False, default=0)
+    original_size = sa.Column(sa.Integer, nullable=False)
+    target_size = sa.Column(sa.Integer, nullable=False)
+    original_volume_type = sa.Column(sa.String(16), nullable=False)
+    target_volume_type = sa.Column(sa.String(16), nullable=False)
+    end_time = sa.Column(sa.DateTime, nullable=True)
+
+
 class Image(BASE, EbsbootBase):
     """A placeholder image of the ``local`` image backend.
 

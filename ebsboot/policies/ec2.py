@@ -11,6 +11,7 @@ READ_ACTIONS = (
     'DescribeInstanceAttribute', 'GetConsoleOutput', 'DescribeTags',
     'DescribeInstanceTypes', 'DescribeAccountAttributes',
     'DescribeVolumeStatus', 'DescribeVolumeAttribute',
+    'DescribeVolumesModifications',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
@@ -18,7 +19,7 @@ WRITE_ACTIONS = (
     'AttachVolume', 'DetachVolume', 'RunInstances', 'StartInstances',
     'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
     'CreateImage', 'CreateTags', 'DeleteTags', 'ModifyVolumeAttribute',
-    'RebootInstances',
+    'RebootInstances', 'ModifyVolume',
 )
 
 

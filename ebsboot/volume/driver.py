@@ -82,6 +82,24 @@ class VolumeDriver(metaclass=abc.ABCMeta):
         ``progress``, if given, is called with the percentage copied.
         """
 
+    # Growing volumes (ModifyVolume) ---------------------------------------
+
+    def extend_volume(self, volume, new_size):
+        """Grow the volume to ``new_size`` GiB; nothing else writes it.
+
+        Idempotent: a volume of that size already is left alone. Must fail
+        rather than write a file a guest holds open.
+        """
+        raise NotImplementedError()
+
+    def guest_disk(self, volume):
+        """``{'path': the file a guest opens}``: grown through compute.
+
+        Compute's ``extend_disks`` grows that file while a guest runs on
+        it; None if the backend cannot be grown that way.
+        """
+        return None
+
     # Live snapshots: only if supports_live_snapshot ----------------------
 
     def live_snapshot_state(self, snapshot, volume):

@@ -19,6 +19,7 @@ from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import exception
 from ebsboot.volume import live
+from ebsboot.volume import resize
 
 LOG = logging.getLogger(__name__)
 
@@ -37,12 +38,13 @@ def _as_dict(row, fields):
 
 
 class VolumeManager:
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
         self.driver = driver or load_driver()
         self._live = None
+        self._extender = None
         # Snapshots being taken by a thread of this process.
         self._busy = set()
         self._busy_lock = threading.Lock()
@@ -81,6 +83,12 @@ class VolumeManager:
             # Together: those of one guest (a CreateImage) are switched
             # at one instant, as when they were first asked for.
             self.create_snapshots(ctxt, pending)
+        for modification in db.volume_modification_list(ctxt):
+            if modification.status in resize.ACTIVE and \
+                    modification.host in (None, self.host):
+                LOG.info('Resuming modification of volume %s',
+                         modification.volume_ec2_id)
+                self.extend_volume(ctxt, modification.id)
 
     def _claim(self, update, row):
         """Pin a row to this host; False if another host has it."""
@@ -192,6 +200,31 @@ class VolumeManager:
             return
         db.volume_destroy(ctxt, volume.id)
         LOG.info('Deleted volume %s', volume.ec2_id)
+
+    def extend_volume(self, context, modification_id):
+        """Run a volume modification (``ebsboot.volume.resize``)."""
+        ctxt = ebs_context.get_admin_context()
+        modification = db.volume_modification_get(ctxt, modification_id)
+        if modification is None or \
+                modification.status not in resize.ACTIVE:
+            return
+        key = ('modification', modification.id)
+        with self._busy_lock:
+            if key in self._busy:
+                return
+            self._busy.add(key)
+        try:
+            self.extender.run(modification)
+        finally:
+            with self._busy_lock:
+                self._busy.discard(key)
+
+    @property
+    def extender(self):
+        if self._extender is None:
+            self._extender = resize.VolumeExtender(
+                self.driver, lambda v: _as_dict(v, VOLUME_FIELDS))
+        return self._extender
 
     def initialize_connection(self, context, volume_id, connector):
         self._merge_overlays([volume_id])

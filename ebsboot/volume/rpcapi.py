@@ -6,6 +6,7 @@ API version history:
   connection, get_stats
 * 1.1 - create_volumes and initialize_connections (many volumes at once)
 * 1.2 - create_snapshots (snapshots of one guest at one instant)
+* 1.3 - extend_volume (ModifyVolume)
 """
 
 import oslo_messaging as messaging
@@ -15,7 +16,7 @@ from ebsboot import rpc
 
 
 class VolumeAPI:
-    VERSION = '1.2'
+    VERSION = '1.3'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.volume.topic,
@@ -67,6 +68,15 @@ class VolumeAPI:
     def delete_snapshot(self, context, snapshot):
         self._prepare(snapshot.get('host')).cast(
             context, 'delete_snapshot', snapshot_id=snapshot['id'])
+
+    def can_extend_volume(self):
+        """Whether every volume service can run ModifyVolume."""
+        return self.client.can_send_version('1.3')
+
+    def extend_volume(self, context, modification):
+        """Run a ``modifying`` volume modification on its volume's host."""
+        self._prepare(modification.get('host'), version='1.3').cast(
+            context, 'extend_volume', modification_id=modification['id'])
 
     def initialize_connection(self, context, volume, connector):
         return self._prepare(volume['host']).call(

@@ -18,6 +18,7 @@ from ebsboot.api.ec2 import auth
 from ebsboot.api.ec2 import images
 from ebsboot.api.ec2 import instance_types
 from ebsboot.api.ec2 import instances
+from ebsboot.api.ec2 import modifications
 from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import regions
 from ebsboot.api.ec2 import snapshots
@@ -46,7 +47,8 @@ PROTOCOL_PARAMS = frozenset((
 ))
 
 RESOURCE_MODULES = (regions, account, instance_types, volumes,
-                    volume_status, snapshots, images, instances, tags)
+                    volume_status, modifications, snapshots, images,
+                    instances, tags)
 ACTIONS = {}
 for _module in RESOURCE_MODULES:
     ACTIONS.update(_module.ACTIONS)

@@ -8,12 +8,17 @@ from ebsboot.db import api as db
 from ebsboot import exception
 
 
-def _iops(volume):
-    if volume.volume_type == 'gp2':
-        return min(16000, max(100, 3 * volume.size))
-    if volume.volume_type == 'gp3':
+def iops_of(volume_type, size):
+    """The baseline IOPS AWS reports for a volume type and size."""
+    if volume_type == 'gp2':
+        return min(16000, max(100, 3 * size))
+    if volume_type == 'gp3':
         return 3000
     return None
+
+
+def throughput_of(volume_type):
+    return 125 if volume_type == 'gp3' else None
 
 
 def format_attachment(device, volume, instance):
@@ -37,8 +42,8 @@ def format_volume(volume, attachment=None, tags=()):
         'createTime': volume.created_at,
         'attachmentSet': [attachment] if attachment else [],
         'volumeType': volume.volume_type,
-        'iops': _iops(volume),
-        'throughput': 125 if volume.volume_type == 'gp3' else None,
+        'iops': iops_of(volume.volume_type, volume.size),
+        'throughput': throughput_of(volume.volume_type),
         'encrypted': False,
         'multiAttachEnabled': False,
         'tagSet': ec2_tags.tag_set(tags),

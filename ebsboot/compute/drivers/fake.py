@@ -148,6 +148,19 @@ class FakeDriver(driver.ComputeDriver):
                 overlays.pop(d['path'], None)
             return {d['path']: 'committed' for d in disks}
 
+    def extend_disks(self, instance, disks):
+        """Records the new sizes in the guest's ``disk_sizes``."""
+        with self._lock:
+            self.calls.append(('extend_disks', instance['id'],
+                               sorted(d['path'] for d in disks)))
+            guest = self.guests.get(instance['id'])
+            if not guest or guest['state'] != driver.POWER_RUNNING:
+                return {d['path']: 'inactive' for d in disks}
+            sizes = guest.setdefault('disk_sizes', {})
+            for d in disks:
+                sizes[d['path']] = d['size']
+            return {d['path']: 'extended' for d in disks}
+
     def get_power_state(self, instance):
         guest = self.guests.get(instance['id'])
         return guest['state'] if guest else driver.POWER_NOSTATE

@@ -97,6 +97,18 @@ class FakeDriver(driver.VolumeDriver):
         return {'provider_location': self._location('snapshot',
                                                     snapshot['id'])}
 
+    def extend_volume(self, volume, new_size):
+        with self._lock:
+            self._call('extend_volume', volume['id'])
+            stored = self.volumes.get(volume['id'])
+            if stored is None:
+                raise exception.VolumeDriverError(
+                    'volume %s does not exist' % volume['id'])
+            stored['size'] = max(stored['size'], new_size)
+
+    def guest_disk(self, volume):
+        return {'path': self._location('volume', volume['id'])}
+
     def import_snapshot(self, snapshot, source, source_format):
         with self._lock:
             self._call('import_snapshot', snapshot['id'])

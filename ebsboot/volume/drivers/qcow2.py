@@ -621,6 +621,22 @@ class Qcow2Driver(driver.VolumeDriver):
         LOG.info('Created snapshot file %s of %s', path, volume_path)
         return {'provider_location': path}
 
+    # Growing volumes --------------------------------------------------
+
+    def extend_volume(self, volume, new_size):
+        path = self._volume_path(volume['id'])
+        self._check_volume(path)
+        size = new_size * units.Gi
+        if diskimage.qcow2_header(path).size >= size:
+            return
+        # Without -U: fails rather than resize a file a guest holds.
+        self._qemu_img('resize', '-q', '-f', 'qcow2', path, str(size))
+        _fsync(path)
+        LOG.info('Grew volume file %s to %d GiB', path, new_size)
+
+    def guest_disk(self, volume):
+        return {'path': self._volume_path(volume['id'])}
+
     # Live snapshots (see ebsboot.volume.live) ---------------------------
 
     def live_snapshot_state(self, snapshot, volume):

@@ -423,6 +423,24 @@ class LibvirtDriver(driver.ComputeDriver):
             result[d['path']] = 'committed'
         return result
 
+    def extend_disks(self, instance, disks):
+        domain = self._lookup(instance)
+        result = {}
+        for d in disks:
+            target = None
+            if domain is not None and domain.isActive():
+                target = self._disk_on(domain, d['path'])
+            if target is None:
+                result[d['path']] = 'inactive'
+                continue
+            # QEMU grows the qcow2 file it holds and tells the guest.
+            domain.blockResize(target, d['size'],
+                               libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+            LOG.info('Guest %s: disk %s grown to %d bytes',
+                     instance['ec2_id'], target, d['size'])
+            result[d['path']] = 'extended'
+        return result
+
     def _pivot(self, instance, domain, target):
         """Wait for the active commit of ``target`` to be ready; pivot."""
         started = time.monotonic()

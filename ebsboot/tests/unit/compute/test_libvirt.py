@@ -6,10 +6,12 @@ XML parsing, no QEMU. Booting real guests is the functional tests' job.
 
 import base64
 import os
+from unittest import mock
 import uuid
 from xml.etree import ElementTree as ET
 
 import fixtures
+from oslo_utils import units
 
 from ebsboot.compute import driver as compute_driver
 from ebsboot.compute.drivers.libvirt import config
@@ -83,6 +85,23 @@ class LibvirtDriverTest(base.TestCase):
         # Nothing to merge: the guest runs on the volume file.
         self.assertEqual({self.root: 'committed'},
                          self.driver.commit_disks(self.instance, disks))
+
+    def test_extend_disks_of_a_running_guest(self):
+        disks = [{'path': self.root, 'size': 2 * units.Gi}]
+        self.assertEqual({self.root: 'inactive'},
+                         self.driver.extend_disks(self.instance, disks))
+        self.driver.spawn(self.instance, self.bdi)
+        # The test hypervisor has no blockResize: the rest is real.
+        domain = mock.Mock(wraps=self.driver._lookup(self.instance))
+        domain.blockResize = mock.Mock(return_value=0)
+        with mock.patch.object(self.driver, '_lookup', return_value=domain):
+            result = self.driver.extend_disks(
+                self.instance, disks + [{'path': '/elsewhere', 'size': 1}])
+        self.assertEqual({self.root: 'extended', '/elsewhere': 'inactive'},
+                         result)
+        domain.blockResize.assert_called_once_with(
+            'vda', 2 * units.Gi,
+            libvirt_driver.libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
 
     def test_direct_kernel_boot(self):
         kernel = os.path.join(self.state, 'vmlinuz')

@@ -195,6 +195,57 @@ class Qcow2DriverTestCase(testtools.TestCase):
 
     # Snapshots and clones --------------------------------------------------
 
+    def test_extend_volume_keeps_data(self):
+        volume = self._volume(size=1)
+        _write(self._vpath(volume), '0x5a', offset=units.Gi - 65536)
+        self.driver.extend_volume(volume, 3)
+        self.assertEqual(3 * units.Gi,
+                         _info(self._vpath(volume))['virtual-size'])
+        processutils.execute(
+            'qemu-io', '-f', 'qcow2', '-c',
+            'read -P 0x5a %d 64k' % (units.Gi - 65536), '-c',
+            'read -P 0 %d 64k' % (2 * units.Gi), self._vpath(volume))
+        # Again, or to a smaller size: left alone.
+        self.driver.extend_volume(volume, 3)
+        self.driver.extend_volume(volume, 2)
+        self.assertEqual(3 * units.Gi,
+                         _info(self._vpath(volume))['virtual-size'])
+
+    def test_extend_volume_made_from_a_snapshot(self):
+        source = self._volume(size=1)
+        _write(self._vpath(source), '0x11')
+        volume = self._volume(size=1, snapshot=self._snapshot(source))
+        self.driver.extend_volume(volume, 2)
+        info = _info(self._vpath(volume), chain=True)
+        self.assertEqual(2 * units.Gi, info[0]['virtual-size'])
+        self.assertEqual(2, len(info))
+        processutils.execute('qemu-io', '-f', 'qcow2', '-c',
+                             'read -P 0x11 0 64k', self._vpath(volume))
+
+    def test_extend_volume_refuses_a_file_a_process_holds(self):
+        volume = self._volume(size=1)
+        # qemu-io keeps the image open (and locked) while it reads stdin.
+        holder = subprocess.Popen(
+            ['qemu-io', '-f', 'qcow2', self._vpath(volume)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.stdin.close)
+        holder.stdin.write(b'read 0 512\n')
+        holder.stdin.flush()
+        holder.stdout.readline()
+        self.assertRaises(exception.VolumeDriverError,
+                          self.driver.extend_volume, volume, 2)
+        self.assertEqual(units.Gi,
+                         _info(self._vpath(volume))['virtual-size'])
+
+    def test_extend_volume_outside_the_store(self):
+        volume = self._volume(size=1)
+        os.rename(self._vpath(volume), os.path.join(self.root, 'x.qcow2'))
+        os.symlink(os.path.join(self.root, 'x.qcow2'), self._vpath(volume))
+        self.assertRaises(exception.UnsafeBackingChain,
+                          self.driver.extend_volume, volume, 2)
+
     def test_volume_from_snapshot_is_overlay(self):
         source = self._volume()
         _write(source['provider_location'], '0x5a', 0, '4M')

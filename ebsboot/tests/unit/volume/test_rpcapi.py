@@ -36,7 +36,7 @@ class VolumeAPITest(base.TestCase):
         get_client = self.useFixture(fixtures.MockPatch(
             'ebsboot.rpc.get_client', return_value=self.client)).mock
         volume_rpcapi.VolumeAPI()
-        self.assertEqual('1.2', get_client.call_args.kwargs['version_cap'])
+        self.assertEqual('1.3', get_client.call_args.kwargs['version_cap'])
         self.config.config(volume='1.0', group='upgrade_levels')
         volume_rpcapi.VolumeAPI()
         self.assertEqual('1.0', get_client.call_args.kwargs['version_cap'])
@@ -126,3 +126,15 @@ class VolumeAPITest(base.TestCase):
               {'snapshot_id': 'a'}),
              ({'version': '1.0', 'server': 'h1'}, 'cast', 'create_snapshot',
               {'snapshot_id': 'b'})], self._prepared())
+
+    def test_extend_volume(self):
+        self.assertTrue(self.api.can_extend_volume())
+        self.client.can_send_version.assert_called_once_with('1.3')
+        self.api.extend_volume(self.ctxt, {'id': 'm1', 'host': 'h1'})
+        self.assertEqual(
+            [({'version': '1.3', 'server': 'h1'}, 'cast', 'extend_volume',
+              {'modification_id': 'm1'})], self._prepared())
+
+    def test_extend_volume_needs_1_3(self):
+        self._old_server()
+        self.assertFalse(self.api.can_extend_volume())
