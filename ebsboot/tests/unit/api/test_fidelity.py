@@ -1,5 +1,10 @@
 """Differences from AWS that real clients tripped on, on the wire."""
 
+import datetime
+from unittest import mock
+
+import fixtures
+
 from ebsboot.db import api as db
 from ebsboot.tests.unit.api import test_instances
 from ebsboot.tests.unit.api import wire
@@ -63,3 +68,44 @@ class InstanceRequestFormsTest(wire.WireTestCase):
                                              INSTANCE)
         self.assertTrue(instance.disable_api_termination)
         self.assertIsNone(instance.user_data)
+
+
+class DeviceNamesAsGivenTest(wire.WireTestCase):
+    """AttachVolume/DetachVolume answer the device as the client wrote it.
+
+    ebsboot keeps it normalized (``/dev/sdh``).
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.device = mock.Mock(
+            device_name='/dev/sdh', status='attached',
+            attach_time=datetime.datetime(2026, 12, 4, 10, 0, 0),
+            delete_on_termination=False)
+        volume = mock.Mock(ec2_id='vol-00000000000000001')
+        instance = mock.Mock(ec2_id=INSTANCE)
+        self.calls = []
+
+        def fake(*args, **kwargs):
+            self.calls.append((args[1:], kwargs))
+            return self.device, volume, instance
+
+        for name in ('attach_volume', 'detach_volume'):
+            self.useFixture(fixtures.MonkeyPatch(
+                'ebsboot.cloud.instances.' + name, fake))
+
+    def test_attach(self):
+        for given in ('sdh', '/dev/sdh'):
+            answer = self.ok('AttachVolume', VolumeId='vol-00000000000000001',
+                             InstanceId=INSTANCE, Device=given)
+            self.assertEqual((given, 'attaching'),
+                             (answer['Device'], answer['State']))
+            self.assertEqual(given, self.calls[-1][0][2])
+
+    def test_detach(self):
+        answer = self.ok('DetachVolume', VolumeId='vol-00000000000000001',
+                         Device='sdh')
+        self.assertEqual(('sdh', 'detaching'),
+                         (answer['Device'], answer['State']))
+        answer = self.ok('DetachVolume', VolumeId='vol-00000000000000001')
+        self.assertEqual('/dev/sdh', answer['Device'])
