@@ -217,9 +217,10 @@ def describe_image_attribute(context, params, request):
     params.check_unknown(('ImageId', 'Attribute', 'DryRun'))
     attribute = params.get_str('Attribute', required=True)
     if attribute not in DESCRIBE_ATTRIBUTES:
-        raise exception.InvalidParameterValue(
-            'Value (%s) for parameter attribute is invalid. Expected one '
-            'of: %s.' % (attribute, ', '.join(DESCRIBE_ATTRIBUTES)))
+        # AWS's code for an attribute it does not know.
+        raise exception.InvalidRequest(
+            'The attribute %s is not valid. Expected one of: %s.'
+            % (attribute, ', '.join(DESCRIBE_ATTRIBUTES)))
     ec2_id = params.get_str('ImageId', required=True)
     kinds = cloud_images.IMAGE_TYPES
     if attribute == 'launchPermission':
@@ -238,6 +239,9 @@ def describe_image_attribute(context, params, request):
         'bootMode': lambda: _value(view.boot_mode),
         'sriovNetSupport': lambda: {},
     }[attribute]()
+    if attribute in ('kernel', 'ramdisk') and not value:
+        # AWS leaves the element out, not empty, for an image without one.
+        return {'imageId': ec2_id}
     return {'imageId': ec2_id, attribute: value}
 
 

@@ -178,8 +178,15 @@ class ImageActionsTest(wire.WireTestCase):
                            Attribute='blockDeviceMapping')
         self.assertEqual(['/dev/sda1', '/dev/sdb', '/dev/sdc'], [
             m['DeviceName'] for m in mappings['BlockDeviceMappings']])
-        self.error('InvalidParameterValue', 'DescribeImageAttribute',
+        self.error('InvalidRequest', 'DescribeImageAttribute',
                    ImageId=image_id, Attribute='color')
+        self.ok('DescribeImageAttribute', ImageId=image_id,
+                Attribute='ramdisk')
+        self.assertNotIn(b'<ramdisk', self.last_body)
+        self.ok('DescribeImageAttribute', ImageId=image_id,
+                Attribute='kernel')
+        self.assertIn(b'<kernel><value>%s</value></kernel>'
+                      % kernel_id.encode(), self.last_body)
 
         self.ok('ModifyImageAttribute', ImageId=image_id,
                 Description={'Value': 'first'})

@@ -57,6 +57,7 @@ class WireTestCase(base.TestCase):
                                              project + '-secret'),
             'ec2', 'RegionOne').add_auth(request)
         response = test_auth.to_webob(request).get_response(self.app)
+        self.last_body = response.body
         parsed = parsers.create_parser('ec2').parse(
             {'body': response.body, 'headers': dict(response.headers),
              'status_code': response.status_int}, operation.output_shape)
