@@ -357,6 +357,12 @@ def backend_image_id(ec2_id):
     return image_id
 
 
+def image_property(ec2_id, key):
+    """A property of any project's image ``ec2_id``, None if it is gone."""
+    images = _ec2_images(_admin(), ec2_id)
+    return images[0]['properties'].get(key) if images else None
+
+
 def snapshot_ec2_ids(snapshot_ids):
     """Map snapshot UUIDs to their ``snap-`` ids (any project).
 

@@ -36,8 +36,29 @@ def list_volumes(context, ec2_ids=None):
     return ec2ids.lookup_all(context, 'vol', db.volume_list, ec2_ids)
 
 
-def list_snapshots(context, ec2_ids=None):
-    return ec2ids.lookup_all(context, 'snap', db.snapshot_list, ec2_ids)
+def list_snapshots(context, ec2_ids=None, shared=False):
+    """The project's snapshots; with ``shared`` those it may use too.
+
+    That is, with ``shared``, the snapshots of other projects shared with
+    it (ModifySnapshotAttribute createVolumePermission) and the public
+    ones, after its own.
+    """
+    if not shared:
+        return ec2ids.lookup_all(context, 'snap', db.snapshot_list,
+                                 ec2_ids)
+
+    def getter(context, ec2_ids=None):
+        return (db.snapshot_list(context, ec2_ids=ec2_ids) +
+                db.snapshot_list_shared(context, ec2_ids=ec2_ids))
+    return ec2ids.lookup_all(context, 'snap', getter, ec2_ids)
+
+
+def get_restorable_snapshot(context, ec2_id):
+    """A snapshot the project owns or may create volumes from."""
+    def getter(context, ec2_id):
+        return (db.snapshot_get_by_ec2_id(context, ec2_id) or
+                next(iter(db.snapshot_list_shared(context, [ec2_id])), None))
+    return ec2ids.lookup(context, 'snap', getter, ec2_id)
 
 
 def check_zone(zone):
@@ -75,7 +96,7 @@ def create_volume(context, zone, size=None, snapshot_ec2_id=None,
     check_zone(zone)
     snapshot = None
     if snapshot_ec2_id:
-        snapshot = get_snapshot(context, snapshot_ec2_id)
+        snapshot = get_restorable_snapshot(context, snapshot_ec2_id)
         if snapshot.status != 'completed':
             raise exception.IncorrectState(
                 "Snapshot '%s' is in state '%s', not 'completed'."

@@ -9,13 +9,16 @@ READ_ACTIONS = (
     'DescribeSnapshots', 'DescribeImages', 'DescribeImageAttribute',
     'DescribeInstances', 'DescribeInstanceStatus',
     'DescribeInstanceAttribute', 'GetConsoleOutput', 'DescribeTags',
+    'DescribeSnapshotAttribute',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
     'RegisterImage', 'DeregisterImage', 'ModifyImageAttribute',
     'AttachVolume', 'DetachVolume', 'RunInstances', 'StartInstances',
     'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
-    'CreateImage', 'CreateTags', 'DeleteTags',
+    'CreateImage', 'CreateTags', 'DeleteTags', 'ModifySnapshotAttribute',
+    'ResetSnapshotAttribute', 'ResetImageAttribute',
+    'ResetInstanceAttribute',
 )
 
 

@@ -543,6 +543,18 @@ def modify_instance_attribute(context, params, request):
     return {'return': True}
 
 
+def reset_instance_attribute(context, params, request):
+    params.check_unknown(('InstanceId', 'Attribute', 'DryRun'))
+    ec2_id = params.get_str('InstanceId', required=True)
+    attribute = params.get_str('Attribute', required=True)
+    if attribute not in cloud_instances.RESETTABLE:
+        raise exception.InvalidParameterValue(
+            'Value (%s) for parameter attribute is invalid. Only %s can be '
+            'reset.' % (attribute, ', '.join(cloud_instances.RESETTABLE)))
+    cloud_instances.reset_attribute(context, ec2_id, attribute)
+    return {'return': True}
+
+
 def create_image(context, params, request):
     params.check_unknown(('InstanceId', 'Name', 'Description', 'NoReboot',
                           'BlockDeviceMapping', 'TagSpecification',
@@ -561,6 +573,7 @@ ACTIONS = {
     'CreateImage': create_image,
     'DescribeInstanceAttribute': describe_instance_attribute,
     'ModifyInstanceAttribute': modify_instance_attribute,
+    'ResetInstanceAttribute': reset_instance_attribute,
     'RunInstances': run_instances,
     'DescribeInstances': describe_instances,
     'StopInstances': stop_instances,

@@ -1,0 +1,35 @@
+"""Create-volume permissions of snapshots (ModifySnapshotAttribute).
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-04
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'snapshot_permissions',
+        sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column('snapshot_id', sa.String(36), nullable=False),
+        sa.Column('kind', sa.String(8), nullable=False),
+        sa.Column('grantee', sa.String(255), nullable=False),
+        sa.Column('created_at', sa.DateTime, nullable=False),
+        sa.UniqueConstraint(
+            'snapshot_id', 'kind', 'grantee',
+            name='uniq_snapshot_permissions0snapshot_id0kind0grantee'))
+    op.create_index('ix_snapshot_permissions_snapshot_id',
+                    'snapshot_permissions', ['snapshot_id'])
+    op.create_index('ix_snapshot_permissions0kind0grantee',
+                    'snapshot_permissions', ['kind', 'grantee'])
+
+
+def downgrade():
+    op.drop_table('snapshot_permissions')
