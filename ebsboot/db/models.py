@@ -66,6 +66,8 @@ class Snapshot(BASE, EbsbootBase):
     description = sa.Column(sa.String(255), nullable=True)
     state_message = sa.Column(sa.String(255), nullable=True)
     provider_location = sa.Column(sa.Text, nullable=True)
+    # CopySnapshot: the snapshot this one is a copy of.
+    source_snapshot_id = sa.Column(sa.String(36), nullable=True)
 
 
 class Image(BASE, EbsbootBase):

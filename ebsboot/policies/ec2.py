@@ -18,7 +18,7 @@ WRITE_ACTIONS = (
     'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
     'CreateImage', 'CreateTags', 'DeleteTags', 'ModifySnapshotAttribute',
     'ResetSnapshotAttribute', 'ResetImageAttribute',
-    'ResetInstanceAttribute',
+    'ResetInstanceAttribute', 'CopySnapshot',
 )
 
 

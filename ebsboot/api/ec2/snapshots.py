@@ -6,6 +6,7 @@ from ebsboot.api.ec2 import permissions as ec2_permissions
 from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.cloud import snapshot_sharing
 from ebsboot.cloud import volumes as cloud_volumes
+from ebsboot.conf import CONF
 from ebsboot import exception
 
 SNAPSHOT_ATTRIBUTES = ('createVolumePermission', 'productCodes')
@@ -54,6 +55,41 @@ def create_snapshot(context, params, request):
         tags=tags.get('snapshot'))
     return format_snapshot(snapshot, sorted(
         tags.get('snapshot', {}).items()))
+
+
+def copy_snapshot(context, params, request):
+    params.check_unknown((
+        'SourceRegion', 'SourceSnapshotId', 'Description',
+        'DestinationRegion', 'DestinationOutpostArn',
+        'DestinationAvailabilityZone', 'Encrypted', 'KmsKeyId',
+        'PresignedUrl', 'CompletionDurationMinutes', 'TagSpecification',
+        'DryRun'))
+    region = CONF.api.region_name
+    for name in ('SourceRegion', 'DestinationRegion'):
+        given = params.get_str(name, required=name == 'SourceRegion')
+        if given is not None and given != region:
+            raise exception.UnsupportedOperation(
+                'Snapshots are copied within the region %s only, not '
+                'with %s %s.' % (region, name, given))
+    for name in ('DestinationOutpostArn', 'DestinationAvailabilityZone',
+                 'KmsKeyId'):
+        if name in params:
+            raise exception.UnsupportedOperation(
+                'The parameter %s is not supported.' % name)
+    if params.get_bool('Encrypted'):
+        raise exception.UnsupportedOperation(
+            'Encrypted snapshots are not supported.')
+    params.get_str('PresignedUrl')
+    # Time-based copies: every copy here is as fast as it can be.
+    params.get_int('CompletionDurationMinutes', min=15, max=2880)
+    tags = ec2_tags.tag_specifications(params, ('snapshot',))
+    snapshot = cloud_volumes.copy_snapshot(
+        context, params.get_str('SourceSnapshotId', required=True),
+        description=params.get_str('Description'),
+        tags=tags.get('snapshot'))
+    return {'snapshotId': snapshot.ec2_id,
+            'tagSet': ec2_tags.tag_set(sorted(
+                tags.get('snapshot', {}).items()))}
 
 
 def delete_snapshot(context, params, request):
@@ -173,6 +209,7 @@ def reset_snapshot_attribute(context, params, request):
 
 ACTIONS = {
     'CreateSnapshot': create_snapshot,
+    'CopySnapshot': copy_snapshot,
     'DeleteSnapshot': delete_snapshot,
     'DescribeSnapshots': describe_snapshots,
     'DescribeSnapshotAttribute': describe_snapshot_attribute,

@@ -1,4 +1,8 @@
-"""Create-volume permissions of snapshots (ModifySnapshotAttribute).
+"""Create-volume permissions of snapshots, and the source of copies.
+
+``snapshot_permissions``: ModifySnapshotAttribute createVolumePermission.
+``snapshots.source_snapshot_id``: the snapshot a copy (CopySnapshot) is
+made from, while and after it is made.
 
 Revision ID: 0006
 Revises: 0005
@@ -29,7 +33,12 @@ def upgrade():
                     'snapshot_permissions', ['snapshot_id'])
     op.create_index('ix_snapshot_permissions0kind0grantee',
                     'snapshot_permissions', ['kind', 'grantee'])
+    with op.batch_alter_table('snapshots') as batch:
+        batch.add_column(sa.Column('source_snapshot_id', sa.String(36),
+                                   nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('snapshots') as batch:
+        batch.drop_column('source_snapshot_id')
     op.drop_table('snapshot_permissions')
