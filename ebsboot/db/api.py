@@ -355,14 +355,20 @@ def snapshot_update(context, snapshot_id, values, expected_status=None,
                    expected_status, expected)
 
 
+@retry_on_lock
 def snapshot_destroy(context, snapshot_id):
     """Delete a snapshot row, its tags and its create-volume permissions."""
     with _writer(context) as session:
-        if _scoped(context, session, models.Snapshot).filter(
-                models.Snapshot.id == snapshot_id).count():
-            session.query(models.SnapshotPermission).filter_by(
-                snapshot_id=snapshot_id).delete(synchronize_session=False)
-    return _destroy(context, models.Snapshot, snapshot_id)
+        def owned():
+            return _scoped(context, session, models.Snapshot).filter(
+                models.Snapshot.id == snapshot_id)
+        session.query(models.SnapshotPermission).filter(
+            models.SnapshotPermission.snapshot_id.in_(
+                owned().with_entities(models.Snapshot.id))).delete(
+            synchronize_session=False)
+        _delete_tags_of(session, owned().with_entities(
+            models.Snapshot.ec2_id))
+        return owned().delete(synchronize_session=False)
 
 
 # Create-volume permissions of snapshots -------------------------------------
