@@ -7,15 +7,37 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 
 import boto3
 import botocore.config
 import fixtures
+import sqlalchemy as sa
 import testtools
 
 BIN = os.path.dirname(sys.executable)
 # A service name for Cloud: the API in a WSGI container, not a script.
 WSGI_CONTAINER = 'ebsboot.tests.functional.wsgi_container'
+
+
+def postgres_database(test, admin_url, prefix='ebsboot_test'):
+    """A fresh PostgreSQL database for ``test``; dropped at its clean-up.
+
+    ``admin_url`` names a database of a role that may create others
+    (``EBSBOOT_TEST_DB_URL``). Returns the URL of the new database.
+    """
+    name = '%s_%s' % (prefix, uuid.uuid4().hex[:12])
+    admin = sa.create_engine(admin_url, isolation_level='AUTOCOMMIT')
+    with admin.connect() as conn:
+        conn.execute(sa.text('CREATE DATABASE %s' % name))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text('DROP DATABASE IF EXISTS %s WITH (FORCE)'
+                                 % name))
+        admin.dispose()
+    test.addCleanup(drop)
+    return admin_url.rsplit('/', 1)[0] + '/' + name
 
 
 def free_port():

@@ -47,18 +47,7 @@ class _SeparateServices(base.FunctionalTestCase,
             self.skipTest('RabbitMQ/PostgreSQL not configured: run '
                           'tools/run-tests or export EBSBOOT_TEST_* from '
                           'tools/test-services')
-        name = 'ebsboot_test_%s' % uuid.uuid4().hex[:12]
-        admin = sa.create_engine(admin_url, isolation_level='AUTOCOMMIT')
-        with admin.connect() as conn:
-            conn.execute(sa.text('CREATE DATABASE %s' % name))
-
-        def drop():
-            with admin.connect() as conn:
-                conn.execute(sa.text('DROP DATABASE IF EXISTS %s WITH '
-                                     '(FORCE)' % name))
-            admin.dispose()
-        self.addCleanup(drop)
-        self.db_url = admin_url.rsplit('/', 1)[0] + '/' + name
+        self.db_url = base.postgres_database(self, admin_url)
         # Topics of their own: tests run in parallel on one RabbitMQ.
         self.suffix = suffix = uuid.uuid4().hex[:8]
         self.cloud = self.useFixture(base.Cloud(

@@ -7,11 +7,9 @@ starts the server and exports ``EBSBOOT_TEST_DB_URL``).
 """
 
 import os
-import uuid
-
-import sqlalchemy as sa
 
 from ebsboot.db import api as db_api
+from ebsboot.tests.functional import base
 from ebsboot.tests.unit.api import test_fuzz
 
 
@@ -23,20 +21,11 @@ class PostgresFuzzTest(test_fuzz.FuzzTest):
             self.skipTest('PostgreSQL not configured: run tools/run-tests '
                           'or export EBSBOOT_TEST_DB_URL from '
                           'tools/test-services')
-        name = 'ebsboot_fuzz_%s' % uuid.uuid4().hex[:12]
-        admin = sa.create_engine(admin_url, isolation_level='AUTOCOMMIT')
-        with admin.connect() as conn:
-            conn.execute(sa.text('CREATE DATABASE %s' % name))
-
-        def drop():
-            db_api.dispose_engine()
-            with admin.connect() as conn:
-                conn.execute(sa.text('DROP DATABASE IF EXISTS %s WITH '
-                                     '(FORCE)' % name))
-            admin.dispose()
-        # Added before the services start: runs after they have stopped.
-        self.addCleanup(drop)
-        return admin_url.rsplit('/', 1)[0] + '/' + name
+        # Made before the services start: dropped after they stop, once
+        # the engine let go of it.
+        url = base.postgres_database(self, admin_url, 'ebsboot_fuzz')
+        self.addCleanup(db_api.dispose_engine)
+        return url
 
     def setUp(self):
         super().setUp()

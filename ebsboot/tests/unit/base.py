@@ -7,7 +7,9 @@ import fixtures
 from oslo_config import fixture as config_fixture
 from oslotest import base
 
+from ebsboot.cloud import tasks
 from ebsboot.compute.drivers import fake as fake_compute
+from ebsboot.compute import manager as compute_manager
 from ebsboot import conf
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
@@ -78,3 +80,15 @@ class ServiceTestCase(TestCase):
         svc.start()
         self.addCleanup(svc.stop)
         return svc
+
+
+class CloudTestCase(ServiceTestCase):
+    """The whole cloud in this process: both services and the task runner."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_service(CONF.compute.topic, compute_manager.ComputeManager(
+            driver=self.compute_driver))
+        tasks.reset_runner()
+        tasks.get_runner().start()
+        self.addCleanup(tasks.reset_runner)

@@ -26,10 +26,7 @@ from ebsboot.api.ec2 import app as ec2_app
 from ebsboot.cloud import bdm
 from ebsboot.cloud import images
 from ebsboot.cloud import instances
-from ebsboot.cloud import tasks
 from ebsboot.cloud import volumes
-from ebsboot.compute import manager as compute_manager
-from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.db import models
@@ -47,15 +44,10 @@ _BUSY_VOLUME = ('creating', 'deleting')
 _BUSY_SNAPSHOT = ('pending', 'deleting')
 
 
-class FuzzTest(base.ServiceTestCase):
+class FuzzTest(base.CloudTestCase):
 
     def setUp(self):
         super().setUp()
-        self.start_service(CONF.compute.topic, compute_manager.ComputeManager(
-            driver=self.compute_driver))
-        tasks.reset_runner()
-        tasks.get_runner().start()
-        self.addCleanup(tasks.reset_runner)
         admin = ebs_context.get_admin_context()
         for project in ('alpha', 'beta'):
             db.credential_create(admin, 'AK' + project.upper(),

@@ -5,9 +5,6 @@ The volume and compute services run in this process on their fake drivers,
 with the real task runner.
 """
 
-from ebsboot.cloud import tasks
-from ebsboot.compute import manager as compute_manager
-from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot.tests.unit.api import wire
@@ -23,15 +20,10 @@ def _tags(**tags):
     return [{'Key': k, 'Value': v} for k, v in sorted(tags.items())]
 
 
-class TagsTest(wire.WireTestCase, base.ServiceTestCase):
+class TagsTest(wire.WireTestCase, base.CloudTestCase):
 
     def setUp(self):
         super().setUp()
-        self.start_service(CONF.compute.topic, compute_manager.ComputeManager(
-            driver=self.compute_driver))
-        tasks.reset_runner()
-        tasks.get_runner().start()
-        self.addCleanup(tasks.reset_runner)
         self.admin = ebs_context.get_admin_context()
 
     # Helpers ---------------------------------------------------------------
