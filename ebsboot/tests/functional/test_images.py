@@ -400,7 +400,8 @@ class BootImageTest(ImageTestBase, test_instances.EbsTestMixin):
         self.assertEqual([ramdisk_id, image_id], [
             i['ImageId'] for i in ec2.describe_images(Filters=[
                 {'Name': 'state', 'Values': ['available']}])['Images']])
-        self.assertEC2Error('InvalidAMIID.NotFound', ec2.run_instances,
+        # Its kernel is deregistered (still shown a while): Unavailable.
+        self.assertEC2Error('InvalidAMIID.Unavailable', ec2.run_instances,
                             ImageId=image_id, MinCount=1, MaxCount=1)
         self.assertNotIn('Traceback', self.cloud.log())
 
