@@ -144,6 +144,9 @@ InvalidRamDiskIdMalformed = _error(
 ImageAuthFailure = _error(
     'ImageAuthFailure', code='AuthFailure',
     message='Not authorized for image:%(id)s')
+SnapshotAuthFailure = _error(
+    'SnapshotAuthFailure', code='AuthFailure',
+    message='Not authorized for snapshot:%(id)s')
 
 MALFORMED = {
     'vol': InvalidVolumeIDMalformed,

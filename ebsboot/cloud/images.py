@@ -35,6 +35,7 @@ import threading
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import excutils
+from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
 
 from ebsboot.cloud import bdm as bdm_utils
@@ -62,6 +63,8 @@ _BACKEND_STATES = {
     'pending_delete': 'deregistered', 'deleted': 'deregistered',
 }
 _ID_PROPERTY = 'ec2_id'
+# When a deregistered image, kept visible a while, was deregistered.
+_DEREGISTERED_AT = 'ec2_deregistered_at'
 # EC2 id kinds of images and the imageType of each; kernels and ramdisks
 # are the images of those formats.
 IMAGE_TYPES = {'ami': 'machine', 'aki': 'kernel', 'ari': 'ramdisk'}
@@ -161,10 +164,39 @@ def is_owner(context, image):
 
 # Lookups -------------------------------------------------------------------
 
+def _expired(image):
+    """Whether a deregistered image kept visible is past its time."""
+    deregistered_at = image['properties'].get(_DEREGISTERED_AT)
+    if deregistered_at is None:
+        return False
+    try:
+        since = timeutils.parse_isotime(deregistered_at)
+    except ValueError:
+        return True
+    return timeutils.is_older_than(
+        timeutils.normalize_time(since),
+        CONF.image.deregistered_visible_seconds)
+
+
+def _remove(image):
+    """Remove a deregistered image from the backend, with its data."""
+    get_backend().delete(_owner_context(image), image['id'])
+    LOG.info('Removed deregistered image %s (%s)', image_ec2_id(image),
+             image['id'])
+
+
 def _ec2_images(context, ec2_id=None):
+    """The project's EC2 images; deregistered ones past their time go."""
     filters = {_ID_PROPERTY: ec2_id} if ec2_id else None
-    return [image for image in get_backend().list(context, filters=filters)
-            if image_ec2_id(image)]
+    images = []
+    for image in get_backend().list(context, filters=filters):
+        if not image_ec2_id(image):
+            continue
+        if _expired(image):
+            _remove(image)
+            continue
+        images.append(image)
+    return images
 
 
 def _check_image_id(ec2_id, kinds):
@@ -215,8 +247,9 @@ def _executable_by(context, users):
 def list_images(context, ec2_ids=None, owners=None, executable_by=None):
     """The images the project may launch, in the order of their creation.
 
-    That is its own images, the images shared with it and the public ones
-    (deregistered images excluded), kernels and ramdisks included.
+    That is its own images, the images shared with it and the public ones,
+    kernels and ramdisks included; images deregistered less than ``[image]
+    deregistered_visible_seconds`` ago too, in state ``deregistered``.
 
     :param ec2_ids: only these (all must exist, else NotFound).
     :param owners: only images of these owners: ``self`` or project ids.
@@ -226,8 +259,7 @@ def list_images(context, ec2_ids=None, owners=None, executable_by=None):
     """
     for ec2_id in ec2_ids or ():
         _check_image_id(ec2_id, IMAGE_TYPES)
-    images = [image for image in _ec2_images(context)
-              if image_state(image) != 'deregistered']
+    images = _ec2_images(context)
     if ec2_ids:
         wanted = set(ec2_ids)
         images = [image for image in images if image_ec2_id(image) in wanted]
@@ -323,6 +355,12 @@ def backend_image_id(ec2_id):
         if images:
             image_id = _backend_ids[ec2_id] = images[0]['id']
     return image_id
+
+
+def image_property(ec2_id, key):
+    """A property of any project's image ``ec2_id``, None if it is gone."""
+    images = _ec2_images(_admin(), ec2_id)
+    return images[0]['properties'].get(key) if images else None
 
 
 def snapshot_ec2_ids(snapshot_ids):
@@ -521,7 +559,7 @@ def import_boot_image(context, kind, path, name, description=None,
 
 def _set_state(image_id, values, remove=()):
     image = get_backend().get(_admin(), image_id)
-    if image is None:
+    if image is None or image_state(image) == 'deregistered':
         return None
     return get_backend().update(_owner_context(image), image_id,
                                 properties=values,
@@ -576,7 +614,12 @@ def deregister_image(context, ec2_id, delete_associated_snapshots=False):
         ``missing-permissions`` (another project's) or ``client-error``.
     """
     image = get_own_image(context, ec2_id, IMAGE_TYPES)
-    get_backend().delete(context, image['id'])
+    if CONF.image.deregistered_visible_seconds:
+        get_backend().update(context, image['id'], properties={
+            'ec2_state': 'deregistered',
+            _DEREGISTERED_AT: timeutils.utcnow().isoformat()})
+    else:
+        get_backend().delete(context, image['id'])
     db.tags_destroy_resource(ec2_id)
     LOG.info('Deregistered image %s (%s)', ec2_id, image['id'])
     results = []

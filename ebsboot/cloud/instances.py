@@ -551,6 +551,24 @@ def modify_attribute(context, ec2_id, attribute, value):
     _transition(context, instance, values, expected)
 
 
+#: ResetInstanceAttribute: the attributes AWS lets reset.
+RESETTABLE = ('kernel', 'ramdisk', 'sourceDestCheck')
+
+
+def reset_attribute(context, ec2_id, attribute):
+    """Reset ``kernel`` or ``ramdisk`` to the image's (stopped only).
+
+    ``sourceDestCheck`` is always on here (no VPC networking), so its
+    reset changes nothing.
+    """
+    instance = get_instance(context, ec2_id)
+    if attribute == 'sourceDestCheck':
+        return
+    value = cloud_images.image_property(instance.image_ec2_id,
+                                        attribute + '_id')
+    modify_attribute(context, ec2_id, attribute, value or '')
+
+
 # CreateImage --------------------------------------------------------------
 
 def create_image(context, ec2_id, name, description=None, no_reboot=False,

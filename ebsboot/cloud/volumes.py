@@ -13,6 +13,7 @@ from oslo_log import log as logging
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import validation
 from ebsboot.conf import CONF
+from ebsboot import context as ebs_context
 from ebsboot.db import api as db
 from ebsboot import exception
 from ebsboot.volume import rpcapi as volume_rpcapi
@@ -36,8 +37,29 @@ def list_volumes(context, ec2_ids=None):
     return ec2ids.lookup_all(context, 'vol', db.volume_list, ec2_ids)
 
 
-def list_snapshots(context, ec2_ids=None):
-    return ec2ids.lookup_all(context, 'snap', db.snapshot_list, ec2_ids)
+def list_snapshots(context, ec2_ids=None, shared=False):
+    """The project's snapshots; with ``shared`` those it may use too.
+
+    That is, with ``shared``, the snapshots of other projects shared with
+    it (ModifySnapshotAttribute createVolumePermission) and the public
+    ones, after its own.
+    """
+    if not shared:
+        return ec2ids.lookup_all(context, 'snap', db.snapshot_list,
+                                 ec2_ids)
+
+    def getter(context, ec2_ids=None):
+        return (db.snapshot_list(context, ec2_ids=ec2_ids) +
+                db.snapshot_list_shared(context, ec2_ids=ec2_ids))
+    return ec2ids.lookup_all(context, 'snap', getter, ec2_ids)
+
+
+def get_restorable_snapshot(context, ec2_id):
+    """A snapshot the project owns or may create volumes from."""
+    def getter(context, ec2_id):
+        return (db.snapshot_get_by_ec2_id(context, ec2_id) or
+                next(iter(db.snapshot_list_shared(context, [ec2_id])), None))
+    return ec2ids.lookup(context, 'snap', getter, ec2_id)
 
 
 def check_zone(zone):
@@ -75,7 +97,7 @@ def create_volume(context, zone, size=None, snapshot_ec2_id=None,
     check_zone(zone)
     snapshot = None
     if snapshot_ec2_id:
-        snapshot = get_snapshot(context, snapshot_ec2_id)
+        snapshot = get_restorable_snapshot(context, snapshot_ec2_id)
         if snapshot.status != 'completed':
             raise exception.IncorrectState(
                 "Snapshot '%s' is in state '%s', not 'completed'."
@@ -210,11 +232,55 @@ def new_snapshot(context, volume, description=None, snapshot_id=None,
     return snapshot
 
 
+#: AWS's volume id of snapshots that no volume of yours was made from.
+NO_VOLUME_EC2_ID = 'vol-ffffffff'
+
+
+def copy_snapshot(context, source_ec2_id, description=None, tags=None):
+    """CopySnapshot within the region: a new snapshot of the project.
+
+    The source may be the project's or one shared with it. The volume
+    service of the source's host copies the data; the copy does not
+    depend on the source (DeleteSnapshot of the source keeps it).
+    """
+    validation.check_description(description)
+    source = get_restorable_snapshot(context, source_ec2_id)
+    if source.status != 'completed':
+        raise exception.IncorrectState(
+            "Snapshot '%s' is in state '%s', not 'completed'."
+            % (source.ec2_id, source.status))
+    if description is None:
+        description = '[Copied %s from %s]' % (source.ec2_id,
+                                               CONF.api.region_name)
+    values = {
+        'id': str(uuid.uuid4()),
+        'ec2_id': ec2ids.new_id('snap'),
+        'project_id': context.project_id,
+        'volume_id': None,
+        'volume_ec2_id': NO_VOLUME_EC2_ID,
+        'volume_size': source.volume_size,
+        'status': 'pending',
+        'host': source.host,
+        'progress': 0,
+        'description': description,
+        'source_snapshot_id': source.id,
+    }
+    snapshot = db.snapshot_create(context, values, tags)
+    volume_rpcapi.VolumeAPI().create_snapshot(context, values)
+    LOG.info('Copying snapshot %s to %s', source.ec2_id, snapshot.ec2_id)
+    return snapshot
+
+
 def delete_snapshot(context, ec2_id):
     # Imported here: the image controller imports this module.
     from ebsboot.cloud import images
 
     snapshot = get_snapshot(context, ec2_id)
+    if db.snapshot_list(ebs_context.get_admin_context(), status='pending',
+                        source_snapshot_id=snapshot.id):
+        raise exception.IncorrectState(
+            "The snapshot '%s' is being copied; delete it once the copy is "
+            "completed." % ec2_id)
     image_id = images.snapshot_in_use(context, snapshot.id)
     if image_id is not None:
         raise exception.InvalidSnapshotInUse(

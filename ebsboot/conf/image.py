@@ -8,6 +8,12 @@ image_opts = [
     cfg.StrOpt('backend', default='local',
                help='Image backend, a plugin of the '
                     '``ebsboot.image.backends`` namespace.'),
+    cfg.IntOpt('deregistered_visible_seconds', default=300, min=0,
+               help='How long DescribeImages still shows a deregistered '
+                    'image, in state ``deregistered``, as AWS does for a '
+                    'short while (waiters poll for it). The image is '
+                    'removed from the image backend afterwards, at the '
+                    'next listing of images; 0 removes it at once.'),
 ]
 
 

@@ -383,8 +383,93 @@ def snapshot_update(context, snapshot_id, values, expected_status=None,
                    expected_status, expected)
 
 
+@retry_on_lock
 def snapshot_destroy(context, snapshot_id):
-    return _destroy(context, models.Snapshot, snapshot_id)
+    """Delete a snapshot row, its tags and its create-volume permissions."""
+    with _writer(context) as session:
+        def owned():
+            return _scoped(context, session, models.Snapshot).filter(
+                models.Snapshot.id == snapshot_id)
+        session.query(models.SnapshotPermission).filter(
+            models.SnapshotPermission.snapshot_id.in_(
+                owned().with_entities(models.Snapshot.id))).delete(
+            synchronize_session=False)
+        _delete_tags_of(session, owned().with_entities(
+            models.Snapshot.ec2_id))
+        return owned().delete(synchronize_session=False)
+
+
+# Create-volume permissions of snapshots -------------------------------------
+
+SNAPSHOT_PUBLIC = ('group', 'all')
+
+
+def snapshot_permissions(snapshot_id):
+    """The ``(kind, grantee)`` permissions of a snapshot, sorted.
+
+    The caller checks that the project owns the snapshot.
+    """
+    with _reader(ebs_context.get_admin_context()) as session:
+        rows = session.query(models.SnapshotPermission).filter_by(
+            snapshot_id=snapshot_id).all()
+    return sorted((row.kind, row.grantee) for row in rows)
+
+
+@retry_on_lock
+def snapshot_permissions_change(snapshot_id, add=(), remove=()):
+    """Add, then remove, ``(kind, grantee)`` permissions, in one step.
+
+    ``remove=None`` removes them all (ResetSnapshotAttribute).
+    """
+    with _writer(ebs_context.get_admin_context()) as session:
+        model = models.SnapshotPermission
+        rows = session.query(model).filter_by(snapshot_id=snapshot_id)
+        have = {(row.kind, row.grantee) for row in rows}
+        for kind, grantee in sorted(set(add) - have):
+            session.add(model(snapshot_id=snapshot_id, kind=kind,
+                              grantee=grantee))
+        session.flush()
+        if remove is None:
+            rows.delete(synchronize_session=False)
+            return
+        for kind, grantee in set(remove):
+            rows.filter_by(kind=kind, grantee=grantee).delete(
+                synchronize_session=False)
+
+
+def snapshot_list_shared(context, ec2_ids=None):
+    """Other projects' snapshots the project may create volumes from.
+
+    Those shared with it by project id and the public ones, in the order
+    of their creation.
+    """
+    model = models.SnapshotPermission
+    with _reader(context) as session:
+        granted = session.query(model.snapshot_id).filter(sa.or_(
+            sa.and_(model.kind == 'user',
+                    model.grantee == context.project_id),
+            sa.and_(model.kind == SNAPSHOT_PUBLIC[0],
+                    model.grantee == SNAPSHOT_PUBLIC[1])))
+        query = session.query(models.Snapshot).filter(
+            models.Snapshot.id.in_(granted),
+            models.Snapshot.project_id != context.project_id)
+        if ec2_ids is not None:
+            query = query.filter(models.Snapshot.ec2_id.in_(ec2_ids))
+        return query.order_by(models.Snapshot.created_at,
+                              models.Snapshot.ec2_id).all()
+
+
+def snapshot_permissions_of(snapshot_ids):
+    """``{snapshot id: [(kind, grantee)]}`` of many snapshots at once."""
+    found = collections.defaultdict(list)
+    if not snapshot_ids:
+        return found
+    with _reader(ebs_context.get_admin_context()) as session:
+        for row in session.query(models.SnapshotPermission).filter(
+                models.SnapshotPermission.snapshot_id.in_(
+                    list(snapshot_ids))):
+            found[row.snapshot_id].append((row.kind, row.grantee))
+    return found
 
 
 def count_rows(context, model_name):

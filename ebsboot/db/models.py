@@ -68,6 +68,8 @@ class Snapshot(BASE, EbsbootBase):
     description = sa.Column(sa.String(255), nullable=True)
     state_message = sa.Column(sa.String(255), nullable=True)
     provider_location = sa.Column(sa.Text, nullable=True)
+    # CopySnapshot: the snapshot this one is a copy of.
+    source_snapshot_id = sa.Column(sa.String(36), nullable=True)
 
 
 #: States of a volume modification that is not finished.
@@ -230,6 +232,28 @@ class Tag(BASE, models.ModelBase):
     resource_type = sa.Column(sa.String(16), nullable=False)
     key = sa.Column(sa.String(128), nullable=False)
     value = sa.Column(sa.String(256), nullable=False)
+    created_at = sa.Column(sa.DateTime, nullable=False,
+                           default=lambda: timeutils.utcnow())
+
+
+class SnapshotPermission(BASE, models.ModelBase):
+    """Who besides its owner may create volumes from a snapshot.
+
+    ``kind`` is ``user`` (``grantee`` a project id) or ``group``
+    (``grantee`` ``all``: every project, a public snapshot).
+    """
+    __tablename__ = 'snapshot_permissions'
+    __table_args__ = (
+        sa.UniqueConstraint(
+            'snapshot_id', 'kind', 'grantee',
+            name='uniq_snapshot_permissions0snapshot_id0kind0grantee'),
+        sa.Index('ix_snapshot_permissions0kind0grantee', 'kind', 'grantee'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    snapshot_id = sa.Column(sa.String(36), nullable=False, index=True)
+    kind = sa.Column(sa.String(8), nullable=False)
+    grantee = sa.Column(sa.String(255), nullable=False)
     created_at = sa.Column(sa.DateTime, nullable=False,
                            default=lambda: timeutils.utcnow())
 

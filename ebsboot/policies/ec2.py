@@ -12,6 +12,7 @@ READ_ACTIONS = (
     'DescribeInstanceTypes', 'DescribeAccountAttributes',
     'DescribeVolumeStatus', 'DescribeVolumeAttribute',
     'DescribeVolumesModifications',
+    'DescribeSnapshotAttribute',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
@@ -19,7 +20,9 @@ WRITE_ACTIONS = (
     'AttachVolume', 'DetachVolume', 'RunInstances', 'StartInstances',
     'StopInstances', 'TerminateInstances', 'ModifyInstanceAttribute',
     'CreateImage', 'CreateTags', 'DeleteTags', 'ModifyVolumeAttribute',
-    'RebootInstances', 'ModifyVolume',
+    'RebootInstances', 'ModifyVolume', 'ModifySnapshotAttribute',
+    'ResetSnapshotAttribute', 'ResetImageAttribute',
+    'ResetInstanceAttribute', 'CopySnapshot',
 )
 
 

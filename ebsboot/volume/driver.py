@@ -154,6 +154,16 @@ class VolumeDriver(metaclass=abc.ABCMeta):
         """
         raise NotImplementedError()
 
+    def copy_snapshot(self, snapshot, source):
+        """Make ``snapshot`` hold the data of the snapshot ``source``.
+
+        CopySnapshot. The copy must not depend on the source: deleting the
+        source keeps it readable. Like ``create_snapshot``, a failed copy
+        leaves nothing behind, a repeated one returns what the first made,
+        and the result may be a dict of fields to store.
+        """
+        raise NotImplementedError()
+
     @abc.abstractmethod
     def delete_snapshot(self, snapshot):
         """Delete the snapshot; volumes made from it must keep working."""

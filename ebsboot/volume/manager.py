@@ -315,6 +315,9 @@ class VolumeManager:
     def _take_snapshots(self, ctxt, snapshots):
         guests = {}
         for snapshot in snapshots:
+            if snapshot.source_snapshot_id:
+                self._copy_of_snapshot(ctxt, snapshot)
+                continue
             volume = (db.volume_get(ctxt, snapshot.volume_id)
                       if snapshot.volume_id else None)
             guest = self._live_guest(snapshot, volume)
@@ -396,6 +399,10 @@ class VolumeManager:
                                 'state_message': str(e)[:255]},
                                expected_status='pending')
             return
+        self._finish_snapshot(ctxt, snapshot, update)
+
+    @staticmethod
+    def _finish_snapshot(ctxt, snapshot, update):
         values = dict(update or {}, status='completed', progress=100)
         try:
             db.snapshot_update(ctxt, snapshot.id, values,
@@ -403,6 +410,25 @@ class VolumeManager:
         except db.ConflictError:
             LOG.warning('Snapshot %s changed while it was taken',
                         snapshot.ec2_id)
+
+    def _copy_of_snapshot(self, ctxt, snapshot):
+        """CopySnapshot: a new snapshot of another snapshot's data."""
+        try:
+            source = db.snapshot_get(ctxt, snapshot.source_snapshot_id)
+            if source is None or source.status != 'completed':
+                raise exception.VolumeDriverError(
+                    'the source snapshot of the copy is gone')
+            update = self.driver.copy_snapshot(
+                _as_dict(snapshot, SNAPSHOT_FIELDS),
+                _as_dict(source, SNAPSHOT_FIELDS))
+        except Exception as e:
+            LOG.exception('Copy %s failed', snapshot.ec2_id)
+            db.snapshot_update(ctxt, snapshot.id,
+                               {'status': 'error',
+                                'state_message': str(e)[:255]},
+                               expected_status='pending')
+            return
+        self._finish_snapshot(ctxt, snapshot, update)
 
     def delete_snapshot(self, context, snapshot_id):
         ctxt = ebs_context.get_admin_context()

@@ -7,7 +7,7 @@ rootDeviceType ``instance-store``), virtualizationType ``paravirtual``.
 """
 
 from ebsboot.api.ec2 import filters as ec2_filters
-from ebsboot.api.ec2 import params as ec2_params
+from ebsboot.api.ec2 import permissions as ec2_permissions
 from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.cloud import bdm as bdm_utils
@@ -217,9 +217,10 @@ def describe_image_attribute(context, params, request):
     params.check_unknown(('ImageId', 'Attribute', 'DryRun'))
     attribute = params.get_str('Attribute', required=True)
     if attribute not in DESCRIBE_ATTRIBUTES:
-        raise exception.InvalidParameterValue(
-            'Value (%s) for parameter attribute is invalid. Expected one '
-            'of: %s.' % (attribute, ', '.join(DESCRIBE_ATTRIBUTES)))
+        # AWS's code for an attribute it does not know.
+        raise exception.InvalidRequest(
+            'The attribute %s is not valid. Expected one of: %s.'
+            % (attribute, ', '.join(DESCRIBE_ATTRIBUTES)))
     ec2_id = params.get_str('ImageId', required=True)
     kinds = cloud_images.IMAGE_TYPES
     if attribute == 'launchPermission':
@@ -238,50 +239,10 @@ def describe_image_attribute(context, params, request):
         'bootMode': lambda: _value(view.boot_mode),
         'sriovNetSupport': lambda: {},
     }[attribute]()
+    if attribute in ('kernel', 'ramdisk') and not value:
+        # AWS leaves the element out, not empty, for an image without one.
+        return {'imageId': ec2_id}
     return {'imageId': ec2_id, attribute: value}
-
-
-def _launch_permission_changes(params):
-    """``(add users, remove users, add public, remove public)``."""
-    permission = params.raw['LaunchPermission']
-    if not isinstance(permission, dict):
-        raise exception.InvalidParameterValue(
-            'The parameter LaunchPermission must be a structure.')
-    ec2_params.Params(permission, 'LaunchPermission.').check_unknown(
-        ('Add', 'Remove'))
-    changes = ([], [], False, False)
-    for index, operation in ((0, 'Add'), (1, 'Remove')):
-        for entry in params.get_params_list('LaunchPermission.' + operation):
-            entry.check_unknown(('UserId', 'Group', 'OrganizationArn',
-                                 'OrganizationalUnitArn'))
-            if 'OrganizationArn' in entry or 'OrganizationalUnitArn' in entry:
-                raise exception.UnsupportedOperation(
-                    'Launch permissions for organizations are not '
-                    'supported.')
-            user = entry.get_str('UserId')
-            group = entry.get_str('Group')
-            if (user is None) == (group is None):
-                raise exception.InvalidParameterCombination(
-                    'A launch permission has either a UserId or a Group.')
-            if group is not None:
-                _check_group(group)
-                changes = _set_public(changes, index)
-            else:
-                changes[index].append(user)
-    return changes
-
-
-def _check_group(group):
-    if group != 'all':
-        raise exception.InvalidParameterValue(
-            'Value (%s) for parameter Group is invalid. Expected: all.'
-            % group)
-
-
-def _set_public(changes, index):
-    changes = list(changes)
-    changes[2 + index] = True
-    return tuple(changes)
 
 
 def modify_image_attribute(context, params, request):
@@ -322,28 +283,27 @@ def modify_image_attribute(context, params, request):
             description = params.get_str('Value', default='')
         cloud_images.modify_description(context, ec2_id, description)
         return {'return': True}
-    if 'LaunchPermission' in params:
-        changes = _launch_permission_changes(params)
-    else:
-        operation = params.get_str('OperationType', required=True)
-        if operation not in ('add', 'remove'):
-            raise exception.InvalidParameterValue(
-                'Value (%s) for parameter OperationType is invalid. '
-                'Expected: add or remove.' % operation)
-        users = params.get_list('UserId')
-        groups = params.get_list('UserGroup')
-        if not users and not groups:
-            raise exception.MissingParameter(param='UserId')
-        for group in groups:
-            _check_group(group)
-        index = 0 if operation == 'add' else 1
-        changes = ([], [], False, False)
-        changes[index].extend(users)
-        if groups:
-            changes = _set_public(changes, index)
+    changes = ec2_permissions.changes(params, 'LaunchPermission',
+                                      'launch')
     cloud_images.modify_launch_permission(
         context, ec2_id, add_users=changes[0], remove_users=changes[1],
         add_public=changes[2], remove_public=changes[3])
+    return {'return': True}
+
+
+def reset_image_attribute(context, params, request):
+    params.check_unknown(('ImageId', 'Attribute', 'DryRun'))
+    ec2_id = params.get_str('ImageId', required=True)
+    attribute = params.get_str('Attribute', required=True)
+    if attribute != 'launchPermission':
+        raise exception.InvalidParameterValue(
+            'Value (%s) for parameter attribute is invalid. Only '
+            'launchPermission can be reset.' % attribute)
+    image = cloud_images.get_own_image(context, ec2_id,
+                                       cloud_images.IMAGE_TYPES)
+    public, members = cloud_images.launch_permissions(image)
+    cloud_images.modify_launch_permission(
+        context, ec2_id, remove_users=members, remove_public=True)
     return {'return': True}
 
 
@@ -353,4 +313,5 @@ ACTIONS = {
     'DescribeImages': describe_images,
     'DescribeImageAttribute': describe_image_attribute,
     'ModifyImageAttribute': modify_image_attribute,
+    'ResetImageAttribute': reset_image_attribute,
 }

@@ -402,8 +402,15 @@ def terminate_instances(context, params, request):
 
 def get_console_output(context, params, request):
     params.check_unknown(('InstanceId', 'Latest', 'DryRun'))
-    instance, output = cloud_instances.console_output(
-        context, params.get_str('InstanceId', required=True))
+    params.get_bool('Latest')
+    # Older SDKs send the list form InstanceId.1; one instance still.
+    ids = params.get_list('InstanceId', required=True)
+    if ids == ['']:
+        raise exception.MissingParameter(param='InstanceId')
+    if len(ids) != 1:
+        raise exception.InvalidParameterValue(
+            'GetConsoleOutput takes exactly one InstanceId.')
+    instance, output = cloud_instances.console_output(context, ids[0])
     return {'instanceId': instance.ec2_id,
             'timestamp': instance.updated_at or instance.created_at,
             'output': output}
@@ -510,12 +517,16 @@ def modify_instance_attribute(context, params, request):
     for name, (attribute, kind) in _MODIFY_PARAMS.items():
         if name in params:
             path = name + '.Value'
+            if path not in params:
+                raise exception.MissingParameter(param=path)
             value = (params.get_bool(path) if kind == 'bool'
                      else params.get_str(path, default=''))
             changes.append((attribute, value))
     if 'Attribute' in params:
         attribute = params.get_str('Attribute', required=True)
-        value = params.get_str('Value', default='')
+        if 'Value' not in params:
+            raise exception.MissingParameter(param='Value')
+        value = params.get_str('Value')
         if attribute in _BOOL_ATTRIBUTES:
             value = params.get_bool('Value')
         changes.append((attribute, value))
@@ -539,6 +550,18 @@ def modify_instance_attribute(context, params, request):
     return {'return': True}
 
 
+def reset_instance_attribute(context, params, request):
+    params.check_unknown(('InstanceId', 'Attribute', 'DryRun'))
+    ec2_id = params.get_str('InstanceId', required=True)
+    attribute = params.get_str('Attribute', required=True)
+    if attribute not in cloud_instances.RESETTABLE:
+        raise exception.InvalidParameterValue(
+            'Value (%s) for parameter attribute is invalid. Only %s can be '
+            'reset.' % (attribute, ', '.join(cloud_instances.RESETTABLE)))
+    cloud_instances.reset_attribute(context, ec2_id, attribute)
+    return {'return': True}
+
+
 def create_image(context, params, request):
     params.check_unknown(('InstanceId', 'Name', 'Description', 'NoReboot',
                           'BlockDeviceMapping', 'TagSpecification',
@@ -557,6 +580,7 @@ ACTIONS = {
     'CreateImage': create_image,
     'DescribeInstanceAttribute': describe_instance_attribute,
     'ModifyInstanceAttribute': modify_instance_attribute,
+    'ResetInstanceAttribute': reset_instance_attribute,
     'RunInstances': run_instances,
     'DescribeInstances': describe_instances,
     'StopInstances': stop_instances,

@@ -140,11 +140,13 @@ def _attachments(context, volumes):
 def attach_volume(context, params, request):
     params.check_unknown(('VolumeId', 'InstanceId', 'Device',
                           'EbsCardIndex', 'DryRun'))
+    given = params.get_str('Device', required=True)
     device, volume, instance = cloud_instances.attach_volume(
         context, params.get_str('VolumeId', required=True),
-        params.get_str('InstanceId', required=True),
-        params.get_str('Device', required=True))
+        params.get_str('InstanceId', required=True), given)
     item = format_attachment(device, volume, instance)
+    # As AWS, the device as the client named it (``sdh`` stays ``sdh``).
+    item['device'] = given
     item['status'] = 'attaching'
     return item
 
@@ -152,12 +154,14 @@ def attach_volume(context, params, request):
 def detach_volume(context, params, request):
     params.check_unknown(('VolumeId', 'InstanceId', 'Device', 'Force',
                           'DryRun'))
+    given = params.get_str('Device')
     device, volume, instance = cloud_instances.detach_volume(
         context, params.get_str('VolumeId', required=True),
         instance_ec2_id=params.get_str('InstanceId'),
-        device_name=params.get_str('Device'),
-        force=params.get_bool('Force'))
+        device_name=given, force=params.get_bool('Force'))
     item = format_attachment(device, volume, instance)
+    if given:
+        item['device'] = given
     item['status'] = 'detaching'
     return item
 

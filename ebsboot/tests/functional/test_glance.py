@@ -205,7 +205,9 @@ class GlanceImageTest(GlanceMixin, test_images.ImageTestBase,
                          self.glance.images.get(image['id'])['visibility'])
 
         self.ec2.deregister_image(ImageId=image_id)
-        self.assertEqual([], self.glance_images())
+        # Kept (deregistered) for [image] deregistered_visible_seconds.
+        self.assertEqual(['deregistered'], [
+            i['ec2_state'] for i in self.glance_images()])
 
     def nova_image(self, snapshot_id, **extra):
         """A volume-backed snapshot image made the way Nova makes them."""

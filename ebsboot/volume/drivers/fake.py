@@ -124,6 +124,19 @@ class FakeDriver(driver.VolumeDriver):
         return {'provider_location': self._location('snapshot',
                                                     snapshot['id'])}
 
+    def copy_snapshot(self, snapshot, source):
+        with self._lock:
+            self._call('copy_snapshot', snapshot['id'])
+            if snapshot['id'] not in self.snapshots:
+                original = self.snapshots.get(source['id'])
+                if original is None:
+                    raise exception.VolumeDriverError(
+                        'snapshot %s does not exist' % source['id'])
+                self.snapshots[snapshot['id']] = dict(
+                    copy.deepcopy(original), volume_id=None)
+        return {'provider_location': self._location('snapshot',
+                                                    snapshot['id'])}
+
     def delete_snapshot(self, snapshot):
         # Volumes made from the snapshot hold their own copy of the data.
         with self._lock:

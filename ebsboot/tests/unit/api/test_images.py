@@ -1,7 +1,11 @@
 """The image actions on the wire: botocore's requests and parser."""
 
+import datetime
 import os
 import uuid
+
+import fixtures
+from oslo_utils import timeutils
 
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import images as cloud_images
@@ -174,8 +178,15 @@ class ImageActionsTest(wire.WireTestCase):
                            Attribute='blockDeviceMapping')
         self.assertEqual(['/dev/sda1', '/dev/sdb', '/dev/sdc'], [
             m['DeviceName'] for m in mappings['BlockDeviceMappings']])
-        self.error('InvalidParameterValue', 'DescribeImageAttribute',
+        self.error('InvalidRequest', 'DescribeImageAttribute',
                    ImageId=image_id, Attribute='color')
+        self.ok('DescribeImageAttribute', ImageId=image_id,
+                Attribute='ramdisk')
+        self.assertNotIn(b'<ramdisk', self.last_body)
+        self.ok('DescribeImageAttribute', ImageId=image_id,
+                Attribute='kernel')
+        self.assertIn(b'<kernel><value>%s</value></kernel>'
+                      % kernel_id.encode(), self.last_body)
 
         self.ok('ModifyImageAttribute', ImageId=image_id,
                 Description={'Value': 'first'})
@@ -242,6 +253,51 @@ class ImageActionsTest(wire.WireTestCase):
         answer = self.ok('DeregisterImage', ImageId=image_id)
         self.assertTrue(answer['Return'])
         self.assertNotIn('DeleteSnapshotResults', answer)
+        self.error('InvalidAMIID.NotFound', 'DeregisterImage',
+                   ImageId='ami-0123456789abcdef0')
+        self.error('InvalidAMIID.Malformed', 'DeregisterImage',
+                   ImageId='i-0123456789abcdef0')
+
+    def test_deregistered_image_stays_visible_a_while(self):
+        self.config.config(deregistered_visible_seconds=60, group='image')
+        image_id = self.register()
+        self.ok('CreateTags', Resources=[image_id],
+                Tags=[{'Key': 'k', 'Value': 'v'}])
+        self.ok('DeregisterImage', ImageId=image_id)
+        now = timeutils.utcnow()
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_utils.timeutils.utcnow',
+            lambda *args, **kwargs: now + datetime.timedelta(seconds=59)))
+        for kwargs in ({}, {'ImageIds': [image_id]},
+                       {'Filters': [{'Name': 'state',
+                                     'Values': ['deregistered']}]}):
+            [image] = self.ok('DescribeImages', **kwargs)['Images']
+            self.assertEqual((image_id, 'deregistered'),
+                             (image['ImageId'], image['State']))
+            self.assertNotIn('Tags', image)
+        self.assertEqual([], self.ok('DescribeImages', Filters=[
+            {'Name': 'state', 'Values': ['available']}])['Images'])
+        self.error('InvalidAMIID.Unavailable', 'DeregisterImage',
+                   ImageId=image_id)
+        self.error('InvalidAMIID.Unavailable', 'ModifyImageAttribute',
+                   ImageId=image_id, Description={'Value': 'x'})
+        # Its name is free again.
+        self.register()
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_utils.timeutils.utcnow',
+            lambda *args, **kwargs: now + datetime.timedelta(seconds=61)))
+        self.assertNotIn(image_id, [
+            image['ImageId']
+            for image in self.ok('DescribeImages')['Images']])
+        self.error('InvalidAMIID.NotFound', 'DescribeImages',
+                   ImageIds=[image_id])
+        self.error('InvalidAMIID.NotFound', 'DeregisterImage',
+                   ImageId=image_id)
+
+    def test_deregistered_image_removed_at_once(self):
+        self.config.config(deregistered_visible_seconds=0, group='image')
+        image_id = self.register()
+        self.ok('DeregisterImage', ImageId=image_id)
         self.assertEqual([], self.ok('DescribeImages')['Images'])
         self.error('InvalidAMIID.NotFound', 'DeregisterImage',
                    ImageId=image_id)
@@ -249,6 +305,8 @@ class ImageActionsTest(wire.WireTestCase):
                    ImageId='i-0123456789abcdef0')
 
     def test_kernel_and_ramdisk_images(self):
+        # Removed at once, not kept visible a while.
+        self.config.config(deregistered_visible_seconds=0, group='image')
         kernel_id = self.boot_image('aki', name='vmlinuz',
                                     description='a kernel')
         ramdisk_id = self.boot_image('ari', name='initrd', public=True)

@@ -1,6 +1,8 @@
 """Calling the EC2 application as boto3 would: botocore's serializer,
 SigV4 signature and parser, without an HTTP server."""
 
+import urllib.parse
+
 from botocore import auth as botocore_auth
 from botocore import awsrequest
 from botocore import credentials as botocore_credentials
@@ -34,6 +36,18 @@ class WireTestCase(base.TestCase):
         body = serialize.create_serializer(
             'ec2', include_validation=False).serialize_to_request(
             kwargs, operation)['body']
+        return self._send(operation, body, project)
+
+    def call_form(self, action, form, project='alpha'):
+        """``call`` with Query parameters as given, unserialized.
+
+        For the forms older SDKs send, which botocore's model does not.
+        """
+        body = urllib.parse.urlencode(dict(
+            form, Action=action, Version=MODEL.api_version))
+        return self._send(MODEL.operation_model(action), body, project)
+
+    def _send(self, operation, body, project):
         request = awsrequest.AWSRequest(
             method='POST', url='http://127.0.0.1:8788/', data=body,
             headers={'Content-Type':
@@ -43,6 +57,7 @@ class WireTestCase(base.TestCase):
                                              project + '-secret'),
             'ec2', 'RegionOne').add_auth(request)
         response = test_auth.to_webob(request).get_response(self.app)
+        self.last_body = response.body
         parsed = parsers.create_parser('ec2').parse(
             {'body': response.body, 'headers': dict(response.headers),
              'status_code': response.status_int}, operation.output_shape)

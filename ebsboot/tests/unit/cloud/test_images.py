@@ -237,6 +237,8 @@ class ImagesTest(ImagesTestBase):
             self.alpha, ec2_id)['properties'])
 
     def test_snapshot_in_use_blocks_delete_snapshot(self):
+        # Removed at once, not kept visible a while.
+        self.config.config(deregistered_visible_seconds=0, group='image')
         ec2_id = self.register()['properties']['ec2_id']
         self.assertEqual(ec2_id, images.snapshot_in_use(self.beta,
                                                         self.snapshot.id))
@@ -408,6 +410,8 @@ class BootImagesTest(ImagesTestBase):
         self.assertEqual(2, len(images.get_backend().list(self.alpha)))
 
     def test_deregister_removes_the_data(self):
+        # Removed at once, not kept visible a while.
+        self.config.config(deregistered_visible_seconds=0, group='image')
         data = images.get_backend().data_path(self.kernel['id'])
         self.assertTrue(os.path.exists(data))
         images.modify_description(self.alpha, self.kernel_id, 'old kernel')
@@ -470,6 +474,8 @@ class BootImagesTest(ImagesTestBase):
         self.assertIsNone(db.instance_get(self.alpha, instance.id).kernel_id)
 
     def test_run_instances_checks_kernel_and_ramdisk(self):
+        # Removed at once, not kept visible a while.
+        self.config.config(deregistered_visible_seconds=0, group='image')
         machine_id = images.image_ec2_id(self.register(
             kernel_id=self.kernel_id))
         images.deregister_image(self.alpha, self.kernel_id)

@@ -546,6 +546,42 @@ class Qcow2DriverTestCase(testtools.TestCase):
         self.driver.delete_snapshot(s2)
         self.assertTrue(os.path.exists(self._spath(s1)))
 
+    def _copy(self, source):
+        copy = {'id': uuidutils.generate_uuid(), 'volume_id': None,
+                'volume_size': source['volume_size'],
+                'provider_location': None}
+        copy.update(self.driver.copy_snapshot(copy, source))
+        return copy
+
+    def test_copy_snapshot_outlives_its_source(self):
+        source = self._volume()
+        _write(self._vpath(source), '0x5a')
+        s1 = self._snapshot(source)
+        clone = self._volume(snapshot=s1)
+        _write(self._vpath(clone), '0x11', '1M')
+        s2 = self._snapshot(clone)
+        copy = self._copy(s2)
+        self.assertEqual(copy, dict(copy, **self.driver.copy_snapshot(
+            copy, s2)))
+        info = _info(self._spath(copy))
+        self.assertNotIn('backing-filename', info)
+        self.assertIsNone(self._deps(copy))
+        for snapshot in (s1, s2):
+            self.driver.delete_snapshot(snapshot)
+        self.driver.delete_volume(clone)
+        self.assertFalse(os.path.exists(self._spath(s2)))
+        self.assertData(self._spath(copy), '0x5a')
+        self.assertData(self._spath(copy), '0x11', '1M')
+        restored = self._volume(snapshot=copy)
+        self.assertData(self._vpath(restored), '0x11', '1M')
+        self.assertNoLeftovers()
+
+    def test_copy_of_missing_snapshot(self):
+        self.assertRaises(exception.VolumeDriverError, self._copy,
+                          {'id': uuidutils.generate_uuid(),
+                           'volume_size': 1})
+        self.assertNoLeftovers()
+
     def test_delete_volume_retry_after_crash(self):
         snapshot = self._snapshot(self._volume())
         clone = self._volume(snapshot=snapshot)
