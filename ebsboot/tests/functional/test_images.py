@@ -215,7 +215,7 @@ class SharingTest(ImageTestBase):
         code, err = aws('describe-image-attribute', '--image-id', image_id,
                         '--attribute', 'colour', check=False)
         self.assertNotEqual(0, code)
-        self.assertIn('InvalidParameterValue', err)
+        self.assertIn('InvalidRequest', err)
 
         # Launch permission for project beta: beta sees it, not as its own.
         aws('modify-image-attribute', '--image-id', image_id,
@@ -315,8 +315,10 @@ class SnapshotUseTest(ImageTestBase):
             answer['DeleteSnapshotResults'])
         base.wait_for(lambda: self._snapshots() == [shared_snap],
                       what='root snapshot deleted')
-        self.assertEqual([other_id], [
-            i['ImageId'] for i in self.ec2.describe_images()['Images']])
+        # Kept a while as deregistered, as AWS does.
+        self.assertEqual({image_id: 'deregistered', other_id: 'available'}, {
+            i['ImageId']: i['State']
+            for i in self.ec2.describe_images()['Images']})
         answer = self.ec2.deregister_image(ImageId=other_id,
                                            DeleteAssociatedSnapshots=True)
         self.assertEqual([{'SnapshotId': shared_snap,
