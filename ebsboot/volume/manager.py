@@ -394,12 +394,16 @@ class VolumeManager:
                 _as_dict(volume, VOLUME_FIELDS))
         except Exception as e:
             LOG.exception('Snapshot %s failed', snapshot.ec2_id)
-            db.snapshot_update(ctxt, snapshot.id,
-                               {'status': 'error',
-                                'state_message': str(e)[:255]},
-                               expected_status='pending')
+            self._fail_snapshot(ctxt, snapshot, e)
             return
         self._finish_snapshot(ctxt, snapshot, update)
+
+    @staticmethod
+    def _fail_snapshot(ctxt, snapshot, error):
+        db.snapshot_update(ctxt, snapshot.id,
+                           {'status': 'error',
+                            'state_message': str(error)[:255]},
+                           expected_status='pending')
 
     @staticmethod
     def _finish_snapshot(ctxt, snapshot, update):
@@ -423,10 +427,7 @@ class VolumeManager:
                 _as_dict(source, SNAPSHOT_FIELDS))
         except Exception as e:
             LOG.exception('Copy %s failed', snapshot.ec2_id)
-            db.snapshot_update(ctxt, snapshot.id,
-                               {'status': 'error',
-                                'state_message': str(e)[:255]},
-                               expected_status='pending')
+            self._fail_snapshot(ctxt, snapshot, e)
             return
         self._finish_snapshot(ctxt, snapshot, update)
 

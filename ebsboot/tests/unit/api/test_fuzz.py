@@ -32,6 +32,7 @@ from ebsboot.db import api as db
 from ebsboot.db import models
 from ebsboot.tests import ec2fuzz
 from ebsboot.tests.unit.api import test_auth
+from ebsboot.tests.unit.api import wire
 from ebsboot.tests.unit import base
 
 SEED = int(os.environ.get('EBSBOOT_FUZZ_SEED', '20261204'))
@@ -39,20 +40,16 @@ CASES = int(os.environ.get('EBSBOOT_FUZZ_CASES', '40'))
 
 # Tables whose new rows a refused request must not leave.
 _TABLES = (models.Volume, models.Snapshot, models.Image, models.Instance,
-           models.BlockDevice, models.Tag)
+           models.BlockDevice, models.Tag, models.SnapshotPermission,
+           models.VolumeModification)
 _BUSY_VOLUME = ('creating', 'deleting')
 _BUSY_SNAPSHOT = ('pending', 'deleting')
 
 
-class FuzzTest(base.CloudTestCase):
+class FuzzTest(wire.WireTestCase, base.CloudTestCase):
 
     def setUp(self):
         super().setUp()
-        admin = ebs_context.get_admin_context()
-        for project in ('alpha', 'beta'):
-            db.credential_create(admin, 'AK' + project.upper(),
-                                 project + '-secret', project)
-        self.app = ec2_app.EC2Application()
         self.ids = self._resources(self.context('alpha'))
         other = self._resources(self.context('beta'))
         for kind, values in other.items():
