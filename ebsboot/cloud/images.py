@@ -199,6 +199,33 @@ def _ec2_images(context, ec2_id=None):
     return images
 
 
+def upkeep():
+    """The controller's periodic care of images.
+
+    Remove deregistered images past ``[image]
+    deregistered_visible_seconds`` (listings remove them too, if they come
+    first), and the tags of images that are gone without DeregisterImage
+    (deleted in Glance directly, say). The tags are read before the
+    images: an image is made before its tags are written, so a tag read
+    whose image is not listed afterwards is truly an orphan.
+    """
+    admin = _admin()
+    tagged = {row.resource_id for row in db.tag_rows(
+        admin, resource_types=['image'])}
+    present = set()
+    for image in get_backend().list(admin):
+        ec2_id = image_ec2_id(image)
+        if not ec2_id:
+            continue
+        if _expired(image):
+            _remove(image)
+            continue
+        present.add(ec2_id)
+    for ec2_id in sorted(tagged - present):
+        db.tags_destroy_resource(ec2_id)
+        LOG.info('Removed the tags of image %s, which is gone', ec2_id)
+
+
 def _check_image_id(ec2_id, kinds):
     if not any(ec2ids.is_valid(kind, ec2_id) for kind in kinds):
         raise exception.InvalidAMIIDMalformed(id=ec2_id)
@@ -438,7 +465,8 @@ def _snapshots_gone(bdms):
 
 def register_image(context, name, root_device_name, bdms, description=None,
                    architecture=None, kernel_id=None, ramdisk_id=None,
-                   boot_mode=None, state=None, tags=None):
+                   boot_mode=None, state=None, tags=None,
+                   extra_properties=None):
     """Register an EBS image; it is available at once.
 
     :param bdms: BDMs from ``bdm.from_ec2_params``; the root device's must
@@ -454,6 +482,7 @@ def register_image(context, name, root_device_name, bdms, description=None,
     :param state: None for an available image; ``pending`` for one whose
         snapshots are being taken (CreateImage), see ``mark_image_*``.
     :param tags: ``{key: value}`` of the image, checked by the caller.
+    :param extra_properties: more backend properties (CopyImage's).
     :returns: the image.
     """
     check_name(name)
@@ -493,6 +522,7 @@ def register_image(context, name, root_device_name, bdms, description=None,
                 'ramdisk_id': ramdisk_id, 'ec2_state': state,
                 'hw_firmware_type': BOOT_MODES.get(boot_mode)}
     properties.update((k, v) for k, v in optional.items() if v is not None)
+    properties.update(extra_properties or {})
     root_bdm = next(b for b in bdms if b['device_name'] == root)
     image = get_backend().create(context, name, properties,
                                  min_disk=root_bdm['volume_size'])
@@ -566,11 +596,19 @@ def _set_state(image_id, values, remove=()):
                                 remove_properties=remove)
 
 
-def mark_image_available(image_id):
-    """Make a pending image (by backend id) available."""
+def mark_image_available(image_id, remove=()):
+    """Make a pending image (by backend id) available.
+
+    ``remove``: more properties to remove with its pending state.
+    """
     return _set_state(image_id, None,
                       remove=('ec2_state', 'ec2_state_reason_code',
-                              'ec2_state_reason'))
+                              'ec2_state_reason') + tuple(remove))
+
+
+def remove_properties(image_id, names):
+    """Remove properties of an image (by backend id) not deregistered."""
+    return _set_state(image_id, None, remove=tuple(names))
 
 
 def mark_image_failed(image_id, code, message):

@@ -33,6 +33,8 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from sqlalchemy import exc as sa_exc
 
+from ebsboot.cloud import image_copies
+from ebsboot.cloud import images as cloud_images
 from ebsboot.compute import driver as compute_driver
 from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.conf import CONF
@@ -115,6 +117,14 @@ class TaskRunner:
             threading.Thread(target=self._every, name='sync-power-state',
                              args=(lambda: CONF.sync_power_state_interval,
                                    self.sync_power_states),
+                             daemon=True),
+            threading.Thread(target=self._every, name='image-upkeep',
+                             args=(lambda: CONF.image.maintenance_interval,
+                                   cloud_images.upkeep),
+                             daemon=True),
+            threading.Thread(target=self._every, name='image-copies',
+                             args=(lambda: CONF.image.copy_check_interval,
+                                   image_copies.finish_copies),
                              daemon=True),
         ]
         for thread in self._threads:

@@ -252,8 +252,21 @@ def copy_snapshot(context, source_ec2_id, description=None, tags=None):
     if description is None:
         description = '[Copied %s from %s]' % (source.ec2_id,
                                                CONF.api.region_name)
+    snapshot = new_copy(context, source, description, tags=tags)
+    LOG.info('Copying snapshot %s to %s', source.ec2_id, snapshot.ec2_id)
+    return snapshot
+
+
+def new_copy(context, source, description, snapshot_id=None, tags=None,
+             cast=True):
+    """Write a ``pending`` copy of ``source`` (checked by the caller).
+
+    ``snapshot_id`` lets a caller choose the UUID up front (CopyImage
+    writes it into the new image first); ``cast=False`` leaves asking the
+    volume service to the caller.
+    """
     values = {
-        'id': str(uuid.uuid4()),
+        'id': snapshot_id or str(uuid.uuid4()),
         'ec2_id': ec2ids.new_id('snap'),
         'project_id': context.project_id,
         'volume_id': None,
@@ -266,8 +279,8 @@ def copy_snapshot(context, source_ec2_id, description=None, tags=None):
         'source_snapshot_id': source.id,
     }
     snapshot = db.snapshot_create(context, values, tags)
-    volume_rpcapi.VolumeAPI().create_snapshot(context, values)
-    LOG.info('Copying snapshot %s to %s', source.ec2_id, snapshot.ec2_id)
+    if cast:
+        volume_rpcapi.VolumeAPI().create_snapshot(context, values)
     return snapshot
 
 

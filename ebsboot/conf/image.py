@@ -12,8 +12,21 @@ image_opts = [
                help='How long DescribeImages still shows a deregistered '
                     'image, in state ``deregistered``, as AWS does for a '
                     'short while (waiters poll for it). The image is '
-                    'removed from the image backend afterwards, at the '
-                    'next listing of images; 0 removes it at once.'),
+                    'removed from the image backend afterwards by a '
+                    'periodic job of the controller (see '
+                    '``maintenance_interval``), or at the next listing of '
+                    'images if that comes first; 0 removes it at once.'),
+    cfg.IntOpt('maintenance_interval', default=60, min=0,
+               help='Seconds between two runs of the controller\'s image '
+                    'upkeep: removing deregistered images past '
+                    '``deregistered_visible_seconds`` and the tags of '
+                    'images deleted from the image backend directly. 0 '
+                    'turns it off.'),
+    cfg.IntOpt('copy_check_interval', default=2, min=0,
+               help='Seconds between two looks of the controller at the '
+                    'images being copied (CopyImage): an image becomes '
+                    '``available`` (or ``failed``) at the first look after '
+                    'its snapshot copies are done. 0 turns it off.'),
 ]
 
 

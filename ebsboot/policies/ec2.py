@@ -22,7 +22,7 @@ WRITE_ACTIONS = (
     'CreateImage', 'CreateTags', 'DeleteTags', 'ModifyVolumeAttribute',
     'RebootInstances', 'ModifyVolume', 'ModifySnapshotAttribute',
     'ResetSnapshotAttribute', 'ResetImageAttribute',
-    'ResetInstanceAttribute', 'CopySnapshot',
+    'ResetInstanceAttribute', 'CopySnapshot', 'CopyImage', 'CreateSnapshots',
 )
 
 

@@ -11,7 +11,9 @@ from ebsboot.api.ec2 import permissions as ec2_permissions
 from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.cloud import bdm as bdm_utils
+from ebsboot.cloud import image_copies
 from ebsboot.cloud import images as cloud_images
+from ebsboot.conf import CONF
 from ebsboot import exception
 
 DESCRIBE_ATTRIBUTES = ('description', 'kernel', 'ramdisk',
@@ -172,6 +174,42 @@ def register_image(context, params, request):
     return {'imageId': cloud_images.image_ec2_id(image)}
 
 
+def copy_image(context, params, request):
+    params.check_unknown((
+        'SourceRegion', 'SourceImageId', 'Name', 'Description',
+        'ClientToken', 'Encrypted', 'KmsKeyId', 'DestinationOutpostArn',
+        'CopyImageTags', 'TagSpecification',
+        'SnapshotCopyCompletionDurationMinutes',
+        'DestinationAvailabilityZone', 'DestinationAvailabilityZoneId',
+        'DryRun'))
+    region = CONF.api.region_name
+    source_region = params.get_str('SourceRegion', required=True)
+    if source_region != region:
+        raise exception.UnsupportedOperation(
+            'Images are copied within the region %s only, not from %s.'
+            % (region, source_region))
+    for name in ('DestinationOutpostArn', 'DestinationAvailabilityZone',
+                 'DestinationAvailabilityZoneId', 'KmsKeyId'):
+        if name in params:
+            raise exception.UnsupportedOperation(
+                'The parameter %s is not supported.' % name)
+    if params.get_bool('Encrypted'):
+        raise exception.UnsupportedOperation(
+            'Encrypted snapshots are not supported.')
+    # Time-based copies: every copy here is as fast as it can be.
+    params.get_int('SnapshotCopyCompletionDurationMinutes', min=15,
+                   max=2880)
+    source_id = params.get_str('SourceImageId', required=True)
+    name = params.get_str('Name', required=True)
+    tags = ec2_tags.tag_specifications(params, ('image', 'snapshot'))
+    image = image_copies.copy_image(
+        context, source_id, name,
+        description=params.get_str('Description'),
+        client_token=params.get_str('ClientToken'),
+        tags=tags, copy_image_tags=params.get_bool('CopyImageTags'))
+    return {'imageId': cloud_images.image_ec2_id(image)}
+
+
 def deregister_image(context, params, request):
     params.check_unknown(('ImageId', 'DeleteAssociatedSnapshots', 'DryRun'))
     delete_snapshots = params.get_bool('DeleteAssociatedSnapshots')
@@ -309,6 +347,7 @@ def reset_image_attribute(context, params, request):
 
 ACTIONS = {
     'RegisterImage': register_image,
+    'CopyImage': copy_image,
     'DeregisterImage': deregister_image,
     'DescribeImages': describe_images,
     'DescribeImageAttribute': describe_image_attribute,
