@@ -21,6 +21,12 @@ from ``snapshot_id``, or blank when that is None.
   ``bdm_v2``, the JSON ``block_device_mapping`` and ``mappings``), so that
   an EBS image is also a bootable Nova image.
 * ``merge`` combines an image's mappings with those of a launch request.
+
+Device names are compared and used in full (``/dev/sdh``) but answered as
+the client gave them, as AWS does: a BDM named ``sdh`` in a request has
+``short_name`` True (absent otherwise), which images keep in the property
+``ec2_short_device_names`` (Nova's entries refuse unknown keys) and
+instances in their device rows; ``as_given`` spells a name for an answer.
 """
 
 import re
@@ -82,6 +88,38 @@ def normalize_device_name(name):
     if match is None:
         raise _invalid("The device name '%s' is not valid." % (name,))
     return '/dev/' + match.group(1)
+
+
+def is_short(name):
+    """Whether a device name was given without ``/dev/``."""
+    return isinstance(name, str) and not name.startswith('/dev/')
+
+
+def as_given(device_name, short):
+    """``device_name`` as the client gave it: ``sdh`` if ``short``."""
+    if short and device_name and device_name.startswith('/dev/'):
+        return _short_name(device_name)
+    return device_name
+
+
+SHORT_NAMES_PROPERTY = 'ec2_short_device_names'
+SHORT_ROOT_PROPERTY = 'ec2_short_root_device_name'
+
+
+def short_names_properties(bdms, root_device_name):
+    """The image properties that remember names given short (or none)."""
+    properties = {}
+    short = sorted(b['device_name'] for b in bdms if b.get('short_name'))
+    if short:
+        properties[SHORT_NAMES_PROPERTY] = jsonutils.dumps(short)
+    if is_short(root_device_name):
+        properties[SHORT_ROOT_PROPERTY] = 'True'
+    return properties
+
+
+def root_is_short(properties):
+    """Whether an image's root device name was given short."""
+    return strutils.bool_from_string(properties.get(SHORT_ROOT_PROPERTY))
 
 
 def _short_name(device_name):
@@ -169,13 +207,15 @@ def from_ec2_params(entries, context, root_device_name=None,
         mapping = ec2_params.Params(entry, 'BlockDeviceMapping.%d.' % index)
         mapping.check_unknown(('DeviceName', 'VirtualName', 'NoDevice',
                                'Ebs'))
-        device = normalize_device_name(
-            mapping.get_str('DeviceName', required=True))
+        given = mapping.get_str('DeviceName', required=True)
+        device = normalize_device_name(given)
         if device in devices:
             raise _invalid("The device '%s' is used in more than one "
                            "block-device mapping" % device)
         devices.add(device)
         bdm = new_bdm(device, boot_index=0 if device == root else -1)
+        if is_short(given):
+            bdm['short_name'] = True
         kinds = [kind for kind in ('Ebs', 'VirtualName', 'NoDevice')
                  if kind in mapping]
         if len(kinds) != 1:
@@ -257,7 +297,7 @@ def to_nova(bdms, root_device_name):
     return block_device_mapping, mappings
 
 
-def _json_list(properties, key):
+def _json_list(properties, key, kind=dict):
     value = properties.get(key)
     if isinstance(value, str):
         if not value:
@@ -269,7 +309,7 @@ def _json_list(properties, key):
             return []
     if not isinstance(value, list):
         return []
-    return [entry for entry in value if isinstance(entry, dict)]
+    return [entry for entry in value if isinstance(entry, kind)]
 
 
 def _dev_name(name):
@@ -376,9 +416,12 @@ def from_nova(properties):
             by_device.setdefault(device,
                                  new_bdm(device, virtual_name=virtual_name))
     bdms = sorted(by_device.values(), key=_sort_key(root))
+    short = set(_json_list(properties, SHORT_NAMES_PROPERTY, kind=str))
     for bdm in bdms:
         bdm['boot_index'] = (0 if bdm['device_name'] == root and is_ebs(bdm)
                              else -1)
+        if bdm['device_name'] in short:
+            bdm['short_name'] = True
     return root, bdms
 
 
@@ -477,14 +520,18 @@ def merge(image_bdms, launch_bdms, root_device_name, snapshot_size=None):
     for launch in launch_bdms:
         device = launch['device_name']
         if device == root:
-            merged[device] = _merge_root(merged.get(device), launch, root,
-                                         snapshot_size)
-            continue
-        bdm = _merge_device(merged.get(device), launch, snapshot_size)
+            bdm = _merge_root(merged.get(device), launch, root,
+                              snapshot_size)
+        else:
+            bdm = _merge_device(merged.get(device), launch, snapshot_size)
         if bdm is None:
             merged.pop(device, None)
-        else:
-            merged[device] = bdm
+            continue
+        # Named by the request: spelled as the request spelled it.
+        bdm.pop('short_name', None)
+        if launch.get('short_name'):
+            bdm['short_name'] = True
+        merged[device] = bdm
     result = [bdm for bdm in merged.values() if not bdm['no_device']]
     if not any(bdm['device_name'] == root and is_ebs(bdm) for bdm in result):
         raise _invalid('The root device %s must be an EBS volume.' % root)

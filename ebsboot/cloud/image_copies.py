@@ -59,8 +59,11 @@ def _by_client_token(context, token, digest):
 
 
 def _source_snapshots(context, image):
-    """``{UUID: row}`` of the image's snapshots, each one the project may
-    copy (its own or shared with it) and completed."""
+    """``{UUID: row}`` of the image's snapshots.
+
+    Each must be one the project may copy (its own or shared with it),
+    and completed.
+    """
     found = {}
     _root, bdms = cloud_images.block_device_mappings(image)
     admin = ebs_context.get_admin_context()
@@ -107,7 +110,8 @@ def copy_image(context, source_ec2_id, name, description=None,
     if cloud_images.image_state(source) != 'available':
         raise exception.InvalidAMIIDUnavailable(
             "The image '%s' is not available." % source_ec2_id)
-    root, bdms = cloud_images.block_device_mappings(source)
+    _root, bdms = cloud_images.block_device_mappings(source)
+    root = cloud_images.root_device_name_given(source)
     snapshots = _source_snapshots(context, source)
     copies = {source_id: str(uuid.uuid4()) for source_id in snapshots}
     new_bdms = [dict(bdm, snapshot_id=copies.get(bdm['snapshot_id']))
@@ -245,4 +249,3 @@ def finish_copies():
                 except Exception:
                     LOG.exception('Cannot finish the copy %s of an image',
                                   cloud_images.image_ec2_id(image))
-

@@ -140,6 +140,13 @@ def block_device_mappings(image):
     return bdm_utils.from_nova(image['properties'])
 
 
+def root_device_name_given(image):
+    """The image's root device name as its registration spelled it."""
+    root, _bdms = block_device_mappings(image)
+    return bdm_utils.as_given(root, bdm_utils.root_is_short(
+        image['properties']))
+
+
 def root_device_type(image):
     root, bdms = block_device_mappings(image)
     if any(b['device_name'] == root and bdm_utils.is_ebs(b) for b in bdms):
@@ -518,6 +525,8 @@ def register_image(context, name, root_device_name, bdms, description=None,
     }
     if mappings:
         properties['mappings'] = jsonutils.dumps(mappings)
+    properties.update(bdm_utils.short_names_properties(bdms,
+                                                       root_device_name))
     optional = {'description': description, 'kernel_id': kernel_id,
                 'ramdisk_id': ramdisk_id, 'ec2_state': state,
                 'hw_firmware_type': BOOT_MODES.get(boot_mode)}

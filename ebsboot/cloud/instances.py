@@ -186,6 +186,7 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
             'disable_api_stop': disable_api_stop,
             'shutdown_behavior': shutdown_behavior,
             'root_device_name': root_device_name,
+            'short_root_device_name': bdm_utils.root_is_short(props),
             'kernel_id': kernel_id, 'ramdisk_id': ramdisk_id,
             'state_transition_reason': '',
         }
@@ -203,6 +204,7 @@ def _device_values(mapping, root_device_name):
     ephemeral = mapping.get('virtual_name') is not None
     return {
         'device_name': mapping['device_name'],
+        'short_name': bool(mapping.get('short_name')),
         'boot_index': 0 if mapping['device_name'] == root_device_name
         else -1,
         'virtual_name': mapping.get('virtual_name'),
@@ -384,6 +386,7 @@ def attach_volume(context, volume_ec2_id, instance_ec2_id, device_name):
     """Attach an available volume at ``device_name``; returns the device."""
     volume = cloud_volumes.get_volume(context, volume_ec2_id)
     instance = get_instance(context, instance_ec2_id)
+    short_name = bdm_utils.is_short(device_name)
     device_name = bdm_utils.normalize_device_name(device_name)
     if instance.state not in ('running', 'stopped') or \
             instance.task is not None:
@@ -411,6 +414,7 @@ def attach_volume(context, volume_ec2_id, instance_ec2_id, device_name):
     try:
         device = db.block_device_create({
             'instance_id': instance.id, 'device_name': device_name,
+            'short_name': short_name,
             'boot_index': 0 if device_name == instance.root_device_name
             else -1,
             'volume_id': volume.id, 'volume_ec2_id': volume.ec2_id,
@@ -604,12 +608,14 @@ def create_image(context, ec2_id, name, description=None, no_reboot=False,
             bdms[device.device_name] = bdm_utils.new_bdm(
                 device.device_name,
                 boot_index=0 if device.device_name == root else -1,
+                short_name=bool(device.short_name),
                 snapshot_id=snapshots[device.device_name],
                 volume_size=volume.size, volume_type=volume.volume_type,
                 delete_on_termination=device.delete_on_termination)
         elif device.virtual_name:
             bdms[device.device_name] = bdm_utils.new_bdm(
                 device.device_name, boot_index=-1,
+                short_name=bool(device.short_name),
                 virtual_name=device.virtual_name)
     for change in bdm_utils.from_ec2_params(list(block_device_mappings),
                                             context, root,
@@ -633,7 +639,9 @@ def create_image(context, ec2_id, name, description=None, no_reboot=False,
         else:
             bdms[name_] = change
     image = cloud_images.register_image(
-        context, name, root, list(bdms.values()), description,
+        context, name,
+        bdm_utils.as_given(root, instance.short_root_device_name),
+        list(bdms.values()), description,
         kernel_id=instance.kernel_id, ramdisk_id=instance.ramdisk_id,
         state='pending', tags=tags.get('image'))
     data = {'image_id': image['id'],

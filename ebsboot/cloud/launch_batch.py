@@ -99,7 +99,8 @@ def launch_volumes(admin, instances, datas):
             inserts.append(('volume', values))
             inserts.extend(('tag', db.tag_values(
                 values['project_id'], values['ec2_id'], 'volume', key,
-                value)) for key, value in tags.items())
+                value, slot)) for slot, (key, value) in enumerate(
+                tags.items()))
             updates.append(('block_device', device.id,
                             {'volume_id': values['id'],
                              'volume_ec2_id': values['ec2_id'],

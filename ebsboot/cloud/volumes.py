@@ -213,7 +213,17 @@ def new_snapshot(context, volume, description=None, snapshot_id=None,
     steps). ``cast=False``: the caller asks for it (with others, say).
     ``tags`` are written with the row.
     """
-    values = {
+    values = snapshot_values(volume, description, snapshot_id)
+    snapshot = db.snapshot_create(context, values, tags)
+    if cast:
+        volume_rpcapi.VolumeAPI().create_snapshot(context, values)
+    LOG.info('Creating snapshot %s of %s', snapshot.ec2_id, volume.ec2_id)
+    return snapshot
+
+
+def snapshot_values(volume, description=None, snapshot_id=None):
+    """The row of a new ``pending`` snapshot of ``volume``."""
+    return {
         'id': snapshot_id or str(uuid.uuid4()),
         'ec2_id': ec2ids.new_id('snap'),
         'project_id': volume.project_id,
@@ -225,11 +235,6 @@ def new_snapshot(context, volume, description=None, snapshot_id=None,
         'progress': 0,
         'description': description,
     }
-    snapshot = db.snapshot_create(context, values, tags)
-    if cast:
-        volume_rpcapi.VolumeAPI().create_snapshot(context, values)
-    LOG.info('Creating snapshot %s of %s', snapshot.ec2_id, volume.ec2_id)
-    return snapshot
 
 
 #: AWS's volume id of snapshots that no volume of yours was made from.

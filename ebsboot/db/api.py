@@ -365,6 +365,26 @@ def snapshot_create(context, values, tags=None):
     return _create(context, models.Snapshot, values, tags)
 
 
+def snapshots_create(context, items):
+    """Insert snapshots and their tags in one transaction, all or none.
+
+    ``items``: ``[(values, tags or None)]``; returns the rows.
+    """
+    with _writer(context) as session:
+        rows = []
+        for values, tags in items:
+            row = models.Snapshot(**values)
+            session.add(row)
+            _add_tags(session, values['project_id'], values['ec2_id'],
+                      'snapshot', tags)
+            rows.append(row)
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise DuplicateError(e.columns)
+        return rows
+
+
 def snapshot_get(context, snapshot_id):
     return _get(context, models.Snapshot, id=snapshot_id)
 
@@ -848,19 +868,28 @@ class TagLimitError(Exception):
     """A resource would have more tags than allowed (its EC2 id)."""
 
 
-def tag_values(project_id, resource_id, resource_type, key, value):
-    """The row of one tag, for ``write_many`` (table ``tag``)."""
+def tag_values(project_id, resource_id, resource_type, key, value, slot):
+    """The row of one tag, for ``write_many`` (table ``tag``).
+
+    ``slot``: its place among the resource's tags (see ``tags_set``).
+    """
     return {'project_id': project_id, 'resource_id': resource_id,
             'resource_type': resource_type, 'key': key, 'value': value,
-            'created_at': timeutils.utcnow()}
+            'slot': slot, 'created_at': timeutils.utcnow()}
 
 
-def _add_tags(session, project_id, resource_id, resource_type, tags):
+def _add_tags(session, project_id, resource_id, resource_type, tags,
+              slots=None):
+    """Add tags of a resource.
+
+    ``slots``: the free ones, by default those of a new resource (0, 1...).
+    """
+    slots = iter(slots if slots is not None else range(len(tags or {})))
     for key, value in (tags or {}).items():
         session.add(models.Tag(project_id=project_id,
                                resource_id=resource_id,
                                resource_type=resource_type, key=key,
-                               value=value))
+                               value=value, slot=next(slots)))
 
 
 def _delete_tags_of(session, ec2_ids):
@@ -885,30 +914,37 @@ def tags_set(context, resources, tags, limit):
     ids = [resource_id for resource_id, _type in resources]
     with _writer(context) as session:
         existing = {}
-        for resource_id, key in session.connection().execute(
-                sa.select(table.resource_id, table.key).where(
+        for resource_id, key, slot in session.connection().execute(
+                sa.select(table.resource_id, table.key, table.slot).where(
                     table.project_id == context.project_id,
                     table.resource_id.in_(ids))):
-            existing.setdefault(resource_id, set()).add(key)
+            existing.setdefault(resource_id, {})[key] = slot
         for resource_id in ids:
-            keys = existing.get(resource_id, set())
+            keys = set(existing.get(resource_id, ()))
             if len(keys | set(tags)) > limit:
                 raise TagLimitError(resource_id)
         for resource_id, resource_type in resources:
-            keys = existing.get(resource_id, set())
+            keys = existing.get(resource_id, {})
             for key, value in tags.items():
                 if key in keys:
                     session.query(models.Tag).filter_by(
                         project_id=context.project_id,
                         resource_id=resource_id, key=key).update(
                         {'value': value}, synchronize_session=False)
+            # Each tag holds one of the slots 0..limit-1, unique per
+            # resource: two writers that both counted room for one more
+            # tag take the same slot, and the second one's insert fails
+            # and runs again (it then counts the first one's tag).
+            taken = set(keys.values())
+            free = [slot for slot in range(limit) if slot not in taken]
             _add_tags(session, context.project_id, resource_id,
                       resource_type,
-                      {k: v for k, v in tags.items() if k not in keys})
+                      {k: v for k, v in tags.items() if k not in keys},
+                      slots=free)
         try:
             session.flush()
         except db_exc.DBDuplicateEntry as e:
-            # A parallel CreateTags of the same key: let it run again.
+            # A parallel CreateTags of the same key or slot: run again.
             raise db_exc.DBDeadlock(e)
 
 

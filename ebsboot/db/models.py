@@ -179,6 +179,8 @@ class Instance(BASE, EbsbootBase):
     disable_api_stop = sa.Column(sa.Boolean, nullable=False, default=False)
     shutdown_behavior = sa.Column(sa.String(16), nullable=False)
     root_device_name = sa.Column(sa.String(64), nullable=False)
+    # The client gave the root device name without /dev/.
+    short_root_device_name = sa.Column(sa.Boolean, nullable=True)
     kernel_id = sa.Column(sa.String(32), nullable=True)
     ramdisk_id = sa.Column(sa.String(32), nullable=True)
     state_reason_code = sa.Column(sa.String(64), nullable=True)
@@ -199,6 +201,8 @@ class BlockDevice(BASE, EbsbootBase):
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
     instance_id = sa.Column(sa.String(36), nullable=False, index=True)
     device_name = sa.Column(sa.String(64), nullable=False)
+    # The client gave the device name without /dev/ (answered so).
+    short_name = sa.Column(sa.Boolean, nullable=True)
     boot_index = sa.Column(sa.Integer, nullable=False)
     virtual_name = sa.Column(sa.String(32), nullable=True)
     volume_id = sa.Column(sa.String(36), nullable=True, index=True)
@@ -224,6 +228,9 @@ class Tag(BASE, models.ModelBase):
                             name='uniq_tags0project_id0resource_id0key'),
         sa.Index('ix_tags0project_id0resource_type', 'project_id',
                  'resource_type'),
+        # One of MAX_TAGS slots per tag: the limit holds under races.
+        sa.Index('uniq_tags0project_id0resource_id0slot', 'project_id',
+                 'resource_id', 'slot', unique=True),
     )
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
@@ -232,6 +239,7 @@ class Tag(BASE, models.ModelBase):
     resource_type = sa.Column(sa.String(16), nullable=False)
     key = sa.Column(sa.String(128), nullable=False)
     value = sa.Column(sa.String(256), nullable=False)
+    slot = sa.Column(sa.Integer, nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False,
                            default=lambda: timeutils.utcnow())
 

@@ -25,7 +25,8 @@ _LAUNCH_PERMISSION_PARAMS = ('LaunchPermission', 'OperationType', 'UserId',
 
 
 def _format_mapping(bdm, snapshot_ids):
-    item = {'deviceName': bdm['device_name']}
+    item = {'deviceName': bdm_utils.as_given(bdm['device_name'],
+                                             bdm.get('short_name'))}
     if bdm['no_device']:
         item['noDevice'] = ''
     elif bdm['virtual_name']:
@@ -49,8 +50,8 @@ class _View:
         self.image = image
         self.ec2_id = cloud_images.image_ec2_id(image)
         self.state = cloud_images.image_state(image)
-        self.root_device_name, self.bdms = (
-            cloud_images.block_device_mappings(image))
+        _root, self.bdms = cloud_images.block_device_mappings(image)
+        self.root_device_name = cloud_images.root_device_name_given(image)
         self.root_device_type = cloud_images.root_device_type(image)
         self.image_type = cloud_images.image_type(image)
         self.virtualization_type = ('hvm' if self.image_type == 'machine'

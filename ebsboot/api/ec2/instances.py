@@ -8,6 +8,7 @@ from sqlalchemy import engine as sa_engine
 from ebsboot.api.ec2 import filters as ec2_filters
 from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.api.ec2 import xmlutil
+from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import instances as cloud_instances
 from ebsboot.db import api as db
 from ebsboot import exception
@@ -22,7 +23,8 @@ INSTANCE_COLUMNS = (
     'id', 'ec2_id', 'reservation_id', 'project_id', 'image_ec2_id', 'state',
     'state_transition_reason', 'launch_index', 'instance_type',
     'launched_at', 'created_at', 'availability_zone', 'kernel_id',
-    'ramdisk_id', 'root_device_name', 'client_token', 'vcpus',
+    'ramdisk_id', 'root_device_name', 'short_root_device_name',
+    'client_token', 'vcpus',
     'state_reason_code', 'state_reason_message')
 
 # Filters whose plain values narrow the database query.
@@ -36,8 +38,19 @@ QUERY_FILTERS = {
     'client-token': 'client_token',
 }
 
-DEVICE_COLUMNS = ('device_name', 'volume_ec2_id', 'status', 'attach_time',
-                  'created_at', 'delete_on_termination')
+DEVICE_COLUMNS = ('device_name', 'short_name', 'volume_ec2_id', 'status',
+                  'attach_time', 'created_at', 'delete_on_termination')
+
+
+def root_device_name(instance):
+    """The instance's root device name as the client gave it."""
+    return bdm_utils.as_given(instance.root_device_name,
+                              instance.short_root_device_name)
+
+
+def device_name(device):
+    """A device row's name as the client gave it."""
+    return bdm_utils.as_given(device.device_name, device.short_name)
 
 
 def _devices(instances, rows=None):
@@ -67,9 +80,9 @@ def format_instance(instance, devices, tags=()):
         'monitoring': {'state': 'disabled'},
         'architecture': 'x86_64',
         'rootDeviceType': 'ebs',
-        'rootDeviceName': instance.root_device_name,
+        'rootDeviceName': root_device_name(instance),
         'blockDeviceMapping': [
-            {'deviceName': d.device_name,
+            {'deviceName': device_name(d),
              'ebs': {'volumeId': d.volume_ec2_id,
                      'status': d.status,
                      'attachTime': d.attach_time or d.created_at,
@@ -142,12 +155,12 @@ def _instance_xml(instance, devices, tags=()):
     out.append('<monitoring><state>disabled</state></monitoring>'
                '<architecture>x86_64</architecture>'
                '<rootDeviceType>ebs</rootDeviceType>'
-               f'<rootDeviceName>{esc(instance.root_device_name)}'
+               f'<rootDeviceName>{esc(root_device_name(instance))}'
                '</rootDeviceName>')
     mapped = [d for d in devices if d.volume_ec2_id]
     out.append('<blockDeviceMapping>' if mapped else '<blockDeviceMapping/>')
     for d in mapped:
-        out.append(f'<item><deviceName>{esc(d.device_name)}</deviceName>'
+        out.append(f'<item><deviceName>{esc(device_name(d))}</deviceName>'
                    f'<ebs><volumeId>{esc(d.volume_ec2_id)}</volumeId>')
         if d.status is not None:
             out.append(f'<status>{esc(d.status)}</status>')
@@ -223,8 +236,12 @@ class _DeviceIndex:
         return self._devices
 
     def values(self, attribute):
+        """Filter of a column of the devices, or of a function of them."""
+        get = (attribute if callable(attribute)
+               else lambda d: getattr(d, attribute))
+
         def extract(instance):
-            return [getattr(d, attribute)
+            return [get(d)
                     for d in self.all().get(instance.id, [])
                     if d.volume_ec2_id]
         return extract
@@ -247,14 +264,14 @@ def instance_filters(devices):
         'owner-id': lambda i: i.project_id,
         'availability-zone': lambda i: i.availability_zone,
         'root-device-type': lambda i: 'ebs',
-        'root-device-name': lambda i: i.root_device_name,
+        'root-device-name': root_device_name,
         'client-token': lambda i: i.client_token,
         'launch-index': lambda i: i.launch_index,
         'kernel-id': lambda i: i.kernel_id,
         'ramdisk-id': lambda i: i.ramdisk_id,
         'state-reason-code': lambda i: i.state_reason_code,
         'architecture': lambda i: 'x86_64',
-        'block-device-mapping.device-name': devices.values('device_name'),
+        'block-device-mapping.device-name': devices.values(device_name),
         'block-device-mapping.volume-id': devices.values('volume_ec2_id'),
         'block-device-mapping.status': devices.values('status'),
         'block-device-mapping.delete-on-termination':
@@ -476,7 +493,7 @@ def describe_instance_attribute(context, params, request):
         'disableApiStop': lambda: _value(instance.disable_api_stop),
         'instanceInitiatedShutdownBehavior': lambda: _value(
             instance.shutdown_behavior),
-        'rootDeviceName': lambda: _value(instance.root_device_name),
+        'rootDeviceName': lambda: _value(root_device_name(instance)),
         'blockDeviceMapping': lambda: format_instance(
             instance, devices)['blockDeviceMapping'],
         'productCodes': lambda: [],

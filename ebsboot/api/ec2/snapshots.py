@@ -2,8 +2,10 @@
 attributes (who may create volumes from a snapshot)."""
 
 from ebsboot.api.ec2 import filters as ec2_filters
+from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import permissions as ec2_permissions
 from ebsboot.api.ec2 import tags as ec2_tags
+from ebsboot.cloud import instance_snapshots
 from ebsboot.cloud import snapshot_sharing
 from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.conf import CONF
@@ -55,6 +57,55 @@ def create_snapshot(context, params, request):
         tags=tags.get('snapshot'))
     return format_snapshot(snapshot, sorted(
         tags.get('snapshot', {}).items()))
+
+
+def create_snapshots(context, params, request):
+    params.check_unknown(('InstanceSpecification', 'Description',
+                          'OutpostArn', 'TagSpecification',
+                          'CopyTagsFromSource', 'Location', 'DryRun'))
+    if 'OutpostArn' in params:
+        raise exception.UnsupportedOperation(
+            'The parameter OutpostArn is not supported.')
+    location = params.get_str('Location')
+    if location not in (None, 'regional'):
+        raise exception.UnsupportedOperation(
+            'Snapshots are stored in the region (Location regional), not '
+            'in %s.' % location)
+    if 'InstanceSpecification' not in params:
+        raise exception.MissingParameter(param='InstanceSpecification')
+    spec = ec2_params.Params(params.raw['InstanceSpecification'],
+                             'InstanceSpecification.')
+    if not isinstance(spec.raw, dict):
+        raise exception.InvalidParameterValue(
+            'The parameter InstanceSpecification must be a structure.')
+    spec.check_unknown(('InstanceId', 'ExcludeBootVolume',
+                        'ExcludeDataVolumeId'))
+    tags = ec2_tags.tag_specifications(params, ('snapshot',))
+    made = instance_snapshots.create_snapshots(
+        context, spec.get_str('InstanceId', required=True),
+        exclude_boot=spec.get_bool('ExcludeBootVolume'),
+        exclude_volume_ids=spec.get_list('ExcludeDataVolumeId'),
+        description=params.get_str('Description'),
+        tags=tags.get('snapshot'),
+        copy_tags_from=params.get_str('CopyTagsFromSource'))
+    return {'snapshotSet': [_snapshot_info(snapshot, sorted(tags.items()))
+                            for snapshot, tags in made]}
+
+
+def _snapshot_info(snapshot, tags):
+    """CreateSnapshots' SnapshotInfo: a snapshot's shape, ``state``."""
+    return {
+        'snapshotId': snapshot.ec2_id,
+        'volumeId': snapshot.volume_ec2_id,
+        'state': snapshot.status,
+        'startTime': snapshot.created_at,
+        'progress': '%d%%' % snapshot.progress,
+        'ownerId': snapshot.project_id,
+        'volumeSize': snapshot.volume_size,
+        'description': snapshot.description or '',
+        'encrypted': False,
+        'tagSet': ec2_tags.tag_set(tags),
+    }
 
 
 def copy_snapshot(context, params, request):
@@ -209,6 +260,7 @@ def reset_snapshot_attribute(context, params, request):
 
 ACTIONS = {
     'CreateSnapshot': create_snapshot,
+    'CreateSnapshots': create_snapshots,
     'CopySnapshot': copy_snapshot,
     'DeleteSnapshot': delete_snapshot,
     'DescribeSnapshots': describe_snapshots,

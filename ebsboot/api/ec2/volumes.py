@@ -2,6 +2,7 @@
 
 from ebsboot.api.ec2 import filters as ec2_filters
 from ebsboot.api.ec2 import tags as ec2_tags
+from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import instances as cloud_instances
 from ebsboot.cloud import volumes as cloud_volumes
 from ebsboot.db import api as db
@@ -25,7 +26,8 @@ def format_attachment(device, volume, instance):
     return {
         'volumeId': volume.ec2_id,
         'instanceId': instance.ec2_id,
-        'device': device.device_name,
+        # As AWS, the device as the client named it (``sdh`` stays).
+        'device': bdm_utils.as_given(device.device_name, device.short_name),
         'status': device.status,
         'attachTime': device.attach_time or device.created_at,
         'deleteOnTermination': device.delete_on_termination,
@@ -140,13 +142,11 @@ def _attachments(context, volumes):
 def attach_volume(context, params, request):
     params.check_unknown(('VolumeId', 'InstanceId', 'Device',
                           'EbsCardIndex', 'DryRun'))
-    given = params.get_str('Device', required=True)
     device, volume, instance = cloud_instances.attach_volume(
         context, params.get_str('VolumeId', required=True),
-        params.get_str('InstanceId', required=True), given)
+        params.get_str('InstanceId', required=True),
+        params.get_str('Device', required=True))
     item = format_attachment(device, volume, instance)
-    # As AWS, the device as the client named it (``sdh`` stays ``sdh``).
-    item['device'] = given
     item['status'] = 'attaching'
     return item
 
@@ -154,14 +154,12 @@ def attach_volume(context, params, request):
 def detach_volume(context, params, request):
     params.check_unknown(('VolumeId', 'InstanceId', 'Device', 'Force',
                           'DryRun'))
-    given = params.get_str('Device')
     device, volume, instance = cloud_instances.detach_volume(
         context, params.get_str('VolumeId', required=True),
         instance_ec2_id=params.get_str('InstanceId'),
-        device_name=given, force=params.get_bool('Force'))
+        device_name=params.get_str('Device'),
+        force=params.get_bool('Force'))
     item = format_attachment(device, volume, instance)
-    if given:
-        item['device'] = given
     item['status'] = 'detaching'
     return item
 

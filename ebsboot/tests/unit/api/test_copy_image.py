@@ -163,10 +163,10 @@ class CopyImageTest(wire.WireTestCase, base.ServiceTestCase):
             self.assertEqual([{'Key': 'k', 'Value': 'v'}], snapshot['Tags'])
 
     def test_bad_requests(self):
+        source = cloud_images.get_image(self.context(), self.source)
+        root_bdm = cloud_images.block_device_mappings(source)[1][0]
         pending = cloud_images.register_image(
-            self.context(), 'pending one', '/dev/sda1', [dict(
-                cloud_images.block_device_mappings(
-                    cloud_images.get_image(self.context(), self.source))[1][0])],
+            self.context(), 'pending one', '/dev/sda1', [root_bdm],
             state='pending')
         for code, kwargs in [
                 ('InvalidAMIID.Malformed', {'SourceImageId': 'snap-1'}),

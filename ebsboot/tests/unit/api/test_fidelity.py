@@ -87,7 +87,11 @@ class DeviceNamesAsGivenTest(wire.WireTestCase):
         self.calls = []
 
         def fake(*args, **kwargs):
+            # As the controller stores it: in full, and how it was given.
             self.calls.append((args[1:], kwargs))
+            given = args[3] if len(args) > 3 else None
+            if given:
+                self.device.short_name = not given.startswith('/dev/')
             return self.device, volume, instance
 
         for name in ('attach_volume', 'detach_volume'):
@@ -107,5 +111,9 @@ class DeviceNamesAsGivenTest(wire.WireTestCase):
                          Device='sdh')
         self.assertEqual(('sdh', 'detaching'),
                          (answer['Device'], answer['State']))
+        # Without Device: as the attachment was named.
+        answer = self.ok('DetachVolume', VolumeId='vol-00000000000000001')
+        self.assertEqual('sdh', answer['Device'])
+        self.device.short_name = False
         answer = self.ok('DetachVolume', VolumeId='vol-00000000000000001')
         self.assertEqual('/dev/sdh', answer['Device'])

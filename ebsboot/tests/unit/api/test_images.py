@@ -61,7 +61,7 @@ class ImageActionsTest(wire.WireTestCase):
                          'VolumeSize': 3, 'DeleteOnTermination': True,
                          'VolumeType': 'gp2', 'Encrypted': False}},
                 {'DeviceName': '/dev/sdb', 'VirtualName': 'ephemeral0'},
-                {'DeviceName': '/dev/sdc', 'NoDevice': ''}],
+                {'DeviceName': 'sdc', 'NoDevice': ''}],
             'VirtualizationType': 'hvm', 'Hypervisor': 'xen',
             'BootMode': 'uefi'}, image)
 
@@ -79,7 +79,7 @@ class ImageActionsTest(wire.WireTestCase):
                   {'Name': 'image-type', 'Values': ['machine']},
                   {'Name': 'root-device-name', 'Values': ['/dev/sda1']},
                   {'Name': 'block-device-mapping.device-name',
-                   'Values': ['/dev/sdc']},
+                   'Values': ['sdc']},
                   {'Name': 'block-device-mapping.snapshot-id',
                    'Values': [self.snapshot.ec2_id]},
                   {'Name': 'block-device-mapping.volume-size',
@@ -176,7 +176,8 @@ class ImageActionsTest(wire.WireTestCase):
             self.assertEqual(expected, answer.get(key, expected), attribute)
         mappings = self.ok('DescribeImageAttribute', ImageId=image_id,
                            Attribute='blockDeviceMapping')
-        self.assertEqual(['/dev/sda1', '/dev/sdb', '/dev/sdc'], [
+        # As RegisterImage named them.
+        self.assertEqual(['/dev/sda1', '/dev/sdb', 'sdc'], [
             m['DeviceName'] for m in mappings['BlockDeviceMappings']])
         self.error('InvalidRequest', 'DescribeImageAttribute',
                    ImageId=image_id, Attribute='color')

@@ -68,16 +68,18 @@ class FromEc2ParamsTest(base.TestCase):
         self.assertEqual([
             bdm.new_bdm('/dev/sda1', boot_index=0,
                         snapshot_id=self.snapshot.id),
-            bdm.new_bdm('/dev/sdb', virtual_name='ephemeral0'),
-            bdm.new_bdm('/dev/sdc', no_device=True),
-            bdm.new_bdm('/dev/sdd', volume_size=10,
+            bdm.new_bdm('/dev/sdb', virtual_name='ephemeral0',
+                        short_name=True),
+            bdm.new_bdm('/dev/sdc', no_device=True, short_name=True),
+            bdm.new_bdm('/dev/sdd', volume_size=10, short_name=True,
                         delete_on_termination=False, volume_type='gp3'),
         ], bdms)
         for mapping in bdms:
+            # short_name: only for names given without /dev/.
             self.assertEqual(
                 {'device_name', 'boot_index', 'no_device', 'virtual_name',
                  'snapshot_id', 'volume_size', 'delete_on_termination',
-                 'volume_type'}, set(mapping))
+                 'volume_type'}, set(mapping) - {'short_name'})
 
     def test_snapshot_size_rules(self):
         [mapping] = self.parse({'DeviceName': 'sdf', 'Ebs': {
@@ -171,8 +173,37 @@ class FromEc2ParamsTest(base.TestCase):
         [mapping] = self.parse(
             {'DeviceName': 'sda1', 'Ebs': {'DeleteOnTermination': 'false'}},
             require_source=False)
-        self.assertEqual(bdm.new_bdm('/dev/sda1',
+        self.assertEqual(bdm.new_bdm('/dev/sda1', short_name=True,
                                      delete_on_termination=False), mapping)
+
+    def test_short_names_kept_by_images_and_launches(self):
+        bdms = self.parse(
+            {'DeviceName': 'sda1',
+             'Ebs': {'SnapshotId': self.snapshot.ec2_id}},
+            {'DeviceName': '/dev/sdb', 'Ebs': {'VolumeSize': '1'}},
+            {'DeviceName': 'sdc', 'Ebs': {'VolumeSize': '1'}},
+            root_device_name='sda1')
+        block_device_mapping, mappings = bdm.to_nova(bdms, 'sda1')
+        properties = dict(
+            bdm.short_names_properties(bdms, 'sda1'), bdm_v2='True',
+            root_device_name='/dev/sda1',
+            block_device_mapping=jsonutils.dumps(block_device_mapping))
+        self.assertTrue(bdm.root_is_short(properties))
+        root, image_bdms = bdm.from_nova(properties)
+        self.assertEqual(
+            [('/dev/sda1', 'sda1'), ('/dev/sdb', '/dev/sdb'),
+             ('/dev/sdc', 'sdc')],
+            [(b['device_name'], bdm.as_given(b['device_name'],
+                                             b.get('short_name')))
+             for b in image_bdms])
+        # A launch naming a device spells it its own way.
+        launch = self.parse({'DeviceName': 'sdb', 'Ebs': {'VolumeSize': '2'}},
+                            {'DeviceName': '/dev/sdc', 'NoDevice': ''},
+                            require_source=False)
+        merged = bdm.merge(image_bdms, launch, root)
+        self.assertEqual([('/dev/sda1', True), ('/dev/sdb', True)],
+                         [(b['device_name'], bool(b.get('short_name')))
+                          for b in merged])
 
     def test_encrypted_false_is_fine(self):
         [mapping] = self.parse({'DeviceName': 'sdb', 'Ebs': {

@@ -73,7 +73,10 @@ class ImagesTest(ImagesTestBase):
         self.assertRegex(props['ec2_id'], r'^ami-[0-9a-f]{17}$')
         self.assertEqual(
             {'ec2_id', 'root_device_name', 'bdm_v2', 'block_device_mapping',
-             'mappings', 'architecture', 'description'}, set(props))
+             'mappings', 'architecture', 'description',
+             'ec2_short_device_names'}, set(props))
+        self.assertEqual(['/dev/sdb', '/dev/sdc', '/dev/sdd'],
+                         jsonutils.loads(props['ec2_short_device_names']))
         self.assertEqual(('/dev/sda1', 'True', 'x86_64', 'web server'),
                          (props['root_device_name'], props['bdm_v2'],
                           props['architecture'], props['description']))
