@@ -93,3 +93,43 @@ class ModifyVolumeOnlineTest(base.FunctionalTestCase,
             check=True, capture_output=True).stdout)
         self.assertEqual((size + 2) * units.Gi, info['virtual-size'])
         self.assertNotIn('Traceback', self.cloud.log(tail=None))
+
+
+class ModifyVolumeCliTest(base.FunctionalTestCase):
+    """ModifyVolume and DescribeVolumesModifications by the AWS CLI.
+
+    An available volume (a real qcow2 file) on the fake compute driver:
+    no guest is needed to grow a volume nothing runs on.
+    """
+
+    def test_grow_and_retype_with_the_cli(self):
+        cloud = self.useFixture(base.Cloud())
+        _, volume = cloud.aws('create-volume', '--availability-zone', 'nova',
+                              '--size', '1')
+        volume_id = volume['VolumeId']
+        self.wait_volume(cloud.client(), volume_id)
+        _, answer = cloud.aws('modify-volume', '--volume-id', volume_id,
+                              '--size', '2', '--volume-type', 'gp3')
+        modification = answer['VolumeModification']
+        self.assertEqual(
+            (volume_id, 'modifying', 1, 2, 'gp2', 'gp3'),
+            (modification['VolumeId'], modification['ModificationState'],
+             modification['OriginalSize'], modification['TargetSize'],
+             modification['OriginalVolumeType'],
+             modification['TargetVolumeType']))
+
+        def state():
+            _, found = cloud.aws('describe-volumes-modifications',
+                                 '--volume-ids', volume_id)
+            return found['VolumesModifications'][0]
+        done = base.wait_for(lambda: state()['ModificationState'] in (
+            'optimizing', 'completed') and state(), what='modified')
+        self.assertEqual(2, done['TargetSize'])
+        _, described = cloud.aws('describe-volumes', '--volume-ids',
+                                 volume_id)
+        self.assertEqual((2, 'gp3'), (described['Volumes'][0]['Size'],
+                                      described['Volumes'][0]['VolumeType']))
+        code, error = cloud.aws('modify-volume', '--volume-id', volume_id,
+                                '--size', '1', check=False)
+        self.assertNotEqual(0, code)
+        self.assertIn('InvalidParameterValue', error)

@@ -295,6 +295,35 @@ class ImageActionsTest(wire.WireTestCase):
         self.error('InvalidAMIID.NotFound', 'DeregisterImage',
                    ImageId=image_id)
 
+    def test_upkeep_purges_deregistered_images_and_orphan_tags(self):
+        """The periodic job, with no listing of images in between."""
+        self.config.config(deregistered_visible_seconds=60, group='image')
+        gone_id, kept_id, deleted_id = (self.register('image-%d' % i)
+                                        for i in range(3))
+        self.ok('CreateTags', Resources=[kept_id, deleted_id],
+                Tags=[{'Key': 'k', 'Value': 'v'}])
+        self.ok('DeregisterImage', ImageId=gone_id)
+        # Deleted behind ebsboot's back (in Glance, say).
+        backend = cloud_images.get_backend()
+        [raw] = backend.list(self.context(), filters={'ec2_id': deleted_id})
+        backend.delete(self.context(), raw['id'])
+        backend_ids = lambda: {  # noqa: E731
+            cloud_images.image_ec2_id(i)
+            for i in backend.list(self.context())}
+        cloud_images.upkeep()
+        self.assertEqual({gone_id, kept_id}, backend_ids())
+        self.assertEqual({kept_id}, {
+            row.resource_id for row in db.tag_rows(self.context())})
+        now = timeutils.utcnow()
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_utils.timeutils.utcnow',
+            lambda *args, **kwargs: now + datetime.timedelta(seconds=61)))
+        cloud_images.upkeep()
+        self.assertEqual({kept_id}, backend_ids())
+        self.assertEqual([kept_id], [
+            image['ImageId'] for image in self.ok('DescribeImages')[
+                'Images']])
+
     def test_deregistered_image_removed_at_once(self):
         self.config.config(deregistered_visible_seconds=0, group='image')
         image_id = self.register()
