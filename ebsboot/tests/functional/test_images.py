@@ -84,7 +84,7 @@ class RegisterDescribeTest(ImageTestBase):
                      'DeleteOnTermination': True, 'VolumeType': 'gp2',
                      'Encrypted': False}},
             {'DeviceName': '/dev/sdb', 'VirtualName': 'ephemeral0'},
-            {'DeviceName': '/dev/sdc', 'NoDevice': ''},
+            {'DeviceName': 'sdc', 'NoDevice': ''},  # as given
             {'DeviceName': '/dev/sdd',
              'Ebs': {'VolumeSize': 2, 'DeleteOnTermination': False,
                      'VolumeType': 'gp3', 'Encrypted': False}},
