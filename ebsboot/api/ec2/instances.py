@@ -582,7 +582,16 @@ def reset_instance_attribute(context, params, request):
 def create_image(context, params, request):
     params.check_unknown(('InstanceId', 'Name', 'Description', 'NoReboot',
                           'BlockDeviceMapping', 'TagSpecification',
-                          'DryRun'))
+                          'SnapshotLocation', 'BootModeOverride', 'DryRun'))
+    location = params.get_str('SnapshotLocation')
+    if location not in (None, 'regional'):
+        raise exception.UnsupportedOperation(
+            'Snapshots are stored in the region (SnapshotLocation '
+            'regional), not in %s.' % location)
+    if 'BootModeOverride' in params:
+        raise exception.UnsupportedOperation(
+            'The parameter BootModeOverride is not supported: the image '
+            'has the instance\'s boot mode.')
     ami = cloud_instances.create_image(
         context, params.get_str('InstanceId', required=True),
         params.get_str('Name', required=True),

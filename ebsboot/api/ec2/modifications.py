@@ -71,7 +71,8 @@ def modify_volume(context, params, request):
 
 def describe_volumes_modifications(context, params, request):
     params.check_unknown(('VolumeId', 'Filter', 'MaxResults', 'NextToken',
-                          'DryRun'))
+                          'IncludeManagedResources', 'DryRun'))
+    params.get_bool('IncludeManagedResources')
     ids = params.get_list('VolumeId')
     pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=500)
     rows = [row for row, _volume in cloud_modifications.describe(

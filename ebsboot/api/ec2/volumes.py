@@ -82,11 +82,22 @@ def attachment_filters(attachments):
 def create_volume(context, params, request):
     params.check_unknown(('AvailabilityZone', 'AvailabilityZoneId', 'Size',
                           'SnapshotId', 'VolumeType', 'ClientToken',
-                          'Encrypted', 'MultiAttachEnabled',
+                          'Encrypted', 'MultiAttachEnabled', 'Iops',
+                          'Throughput', 'KmsKeyId', 'OutpostArn',
+                          'VolumeInitializationRate', 'Operator',
                           'TagSpecification', 'DryRun'))
     if params.get_bool('Encrypted') or params.get_bool('MultiAttachEnabled'):
         raise exception.UnsupportedOperation(
             'Encrypted and multi-attach volumes are not supported.')
+    for name in ('KmsKeyId', 'OutpostArn', 'Operator'):
+        if name in params:
+            raise exception.UnsupportedOperation(
+                'The parameter %s is not supported.' % name)
+    # Performance settings are accepted and ignored, as in block-device
+    # mappings and ModifyVolume.
+    params.get_int('Iops', min=0)
+    params.get_int('Throughput', min=0)
+    params.get_int('VolumeInitializationRate', min=0)
     zone = params.get_str('AvailabilityZone', required=True)
     tags = ec2_tags.tag_specifications(params, ('volume',)).get('volume')
     volume = cloud_volumes.create_volume(
@@ -109,7 +120,9 @@ def delete_volume(context, params, request):
 
 def describe_volumes(context, params, request):
     params.check_unknown(('VolumeId', 'Filter', 'MaxResults', 'NextToken',
-                          'DryRun'))
+                          'IncludeManagedResources', 'DryRun'))
+    # No volume here is managed by another service: nothing to include.
+    params.get_bool('IncludeManagedResources')
     ids = params.get_list('VolumeId')
     pager = ec2_filters.Pager(params, ids_given=bool(ids), maximum=500)
     volumes = cloud_volumes.list_volumes(context, ids)

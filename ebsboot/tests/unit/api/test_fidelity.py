@@ -8,6 +8,7 @@ import fixtures
 from ebsboot.db import api as db
 from ebsboot.tests.unit.api import test_instances
 from ebsboot.tests.unit.api import wire
+from ebsboot.tests.unit import base
 
 INSTANCE = test_instances.IDS[0]
 
@@ -117,3 +118,36 @@ class DeviceNamesAsGivenTest(wire.WireTestCase):
         self.device.short_name = False
         answer = self.ok('DetachVolume', VolumeId='vol-00000000000000001')
         self.assertEqual('/dev/sdh', answer['Device'])
+
+
+class NewerParametersTest(wire.WireTestCase, base.ServiceTestCase):
+    """Parameters of botocore's model that tools send: never unknown."""
+
+    def test_create_volume_performance_and_refused_parameters(self):
+        volume = self.ok('CreateVolume', AvailabilityZone='nova', Size=4,
+                         VolumeType='gp3', Iops=3000, Throughput=125)
+        self.assertEqual(('gp3', 4), (volume['VolumeType'], volume['Size']))
+        for code, kwargs in [
+                ('UnsupportedOperation', {'KmsKeyId': 'key'}),
+                ('UnsupportedOperation', {'OutpostArn': 'arn:x'}),
+                ('UnsupportedOperation',
+                 {'Operator': {'Principal': 'x'}}),
+                ('InvalidParameterValue', {'Iops': -1})]:
+            self.error(code, 'CreateVolume', AvailabilityZone='nova',
+                       Size=1, **kwargs)
+        self.assertEqual(1, len(self.ok(
+            'DescribeVolumes', IncludeManagedResources=True)['Volumes']))
+        self.assertEqual([], self.ok(
+            'DescribeVolumesModifications',
+            IncludeManagedResources=False)['VolumesModifications'])
+
+    def test_create_image_snapshot_location(self):
+        for code, kwargs in [
+                ('UnsupportedOperation', {'SnapshotLocation': 'local'}),
+                ('UnsupportedOperation',
+                 {'BootModeOverride': 'legacy-bios'}),
+                ('InvalidInstanceID.NotFound',
+                 {'SnapshotLocation': 'regional'})]:
+            self.error(code, 'CreateImage',
+                       InstanceId='i-0123456789abcdef0', Name='image',
+                       **kwargs)
