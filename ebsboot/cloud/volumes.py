@@ -262,13 +262,11 @@ def copy_snapshot(context, source_ec2_id, description=None, tags=None):
     return snapshot
 
 
-def new_copy(context, source, description, snapshot_id=None, tags=None,
-             cast=True):
+def new_copy(context, source, description, snapshot_id=None, tags=None):
     """Write a ``pending`` copy of ``source`` (checked by the caller).
 
     ``snapshot_id`` lets a caller choose the UUID up front (CopyImage
-    writes it into the new image first); ``cast=False`` leaves asking the
-    volume service to the caller.
+    writes it into the new image first).
     """
     values = {
         'id': snapshot_id or str(uuid.uuid4()),
@@ -284,8 +282,7 @@ def new_copy(context, source, description, snapshot_id=None, tags=None,
         'source_snapshot_id': source.id,
     }
     snapshot = db.snapshot_create(context, values, tags)
-    if cast:
-        volume_rpcapi.VolumeAPI().create_snapshot(context, values)
+    volume_rpcapi.VolumeAPI().create_snapshot(context, values)
     return snapshot
 
 

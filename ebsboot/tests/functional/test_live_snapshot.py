@@ -128,8 +128,18 @@ class LiveSnapshotTest(base.FunctionalTestCase, test_qemu.QemuTestMixin):
             self.assertTrue(writer_guest.consistent(numbers),
                             'torn image: %s' % numbers)
             self._assert_bounded(instance_id)
+        # CreateSnapshots takes the same path: one switch of both disks.
+        made = ec2.create_snapshots(
+            InstanceSpecification={'InstanceId': instance_id})['Snapshots']
+        for snapshot in made:
+            self.wait_snapshot(ec2, snapshot['SnapshotId'])
+        numbers = self._snapshot_numbers(
+            [('vda', made[0]['SnapshotId']), ('vdb', made[1]['SnapshotId'])])
+        self.assertTrue(writer_guest.consistent(numbers),
+                        'torn CreateSnapshots: %s' % numbers)
+        self._assert_bounded(instance_id)
         log = self.cloud.log(tail=None)
-        self.assertEqual(3, log.count('switched vda, vdb to overlays'))
+        self.assertEqual(4, log.count('switched vda, vdb to overlays'))
         self.assertEqual(1, self.console(ec2, instance_id).count(
             'writer ready'))
 
