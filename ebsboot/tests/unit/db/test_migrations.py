@@ -107,3 +107,35 @@ class EncryptedSecretKeysMigrationTest(base.TestCase):
                               alembic_command.downgrade, config, '0003')
             trans.rollback()
         self.assertEqual(tokens, self.stored())
+
+
+class TagSlotsMigrationTest(base.TestCase):
+    """0011 numbers the slots of the tags already there, per resource."""
+
+    def test_existing_tags_get_distinct_slots(self):
+        engine = sa.create_engine('sqlite:///%s/old.sqlite' % self.state)
+        self.addCleanup(engine.dispose)
+        migration.db_sync('0008', engine=engine)
+        with engine.begin() as conn:
+            for project, resource, key in (
+                    ('p', 'vol-1', 'a'), ('p', 'vol-1', 'b'),
+                    ('p', 'vol-2', 'a'), ('q', 'vol-1', 'a')):
+                conn.execute(sa.text(
+                    "INSERT INTO tags (project_id, resource_id, "
+                    "resource_type, key, value, created_at) VALUES (:p, "
+                    ":r, 'volume', :k, '', '2026-12-01 00:00:00')"),
+                    {'p': project, 'r': resource, 'k': key})
+        migration.db_sync(engine=engine)
+        with engine.connect() as conn:
+            slots = sorted(conn.execute(sa.text(
+                'SELECT project_id, resource_id, key, slot FROM tags')).all())
+        self.assertEqual([('p', 'vol-1', 'a', 0), ('p', 'vol-1', 'b', 1),
+                          ('p', 'vol-2', 'a', 0), ('q', 'vol-1', 'a', 0)],
+                         [tuple(row) for row in slots])
+        with engine.begin() as conn:
+            self.assertRaises(
+                sa.exc.IntegrityError, conn.execute, sa.text(
+                    "INSERT INTO tags (project_id, resource_id, "
+                    "resource_type, key, value, slot, created_at) VALUES "
+                    "('p', 'vol-1', 'volume', 'c', '', 1, "
+                    "'2026-12-01 00:00:00')"))
