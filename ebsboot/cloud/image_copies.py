@@ -241,11 +241,20 @@ def finish_copies():
     """Finish (or fail) every image copy in progress (periodic)."""
     admin = ebs_context.get_admin_context()
     for state in ('pending', 'failed'):
-        for image in cloud_images.get_backend().list(
-                admin, filters={'ec2_state': state}):
+        try:
+            images = cloud_images.get_backend().list(
+                admin, filters={'ec2_state': state})
+        except exception.EC2Error as e:
+            # The backend is away (Glance stopped, say): the next look.
+            LOG.warning('Image copies not checked: %s', e.msg)
+            return
+        for image in images:
             if COPIES_PROPERTY in image['properties']:
                 try:
                     finish_image(image)
+                except exception.EC2Error as e:
+                    LOG.warning('Copy %s of an image not checked: %s',
+                                cloud_images.image_ec2_id(image), e.msg)
                 except Exception:
                     LOG.exception('Cannot finish the copy %s of an image',
                                   cloud_images.image_ec2_id(image))

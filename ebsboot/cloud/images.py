@@ -220,15 +220,28 @@ def upkeep():
     tagged = {row.resource_id for row in db.tag_rows(
         admin, resource_types=['image'])}
     present = set()
-    for image in get_backend().list(admin):
-        ec2_id = image_ec2_id(image)
-        if not ec2_id:
-            continue
-        if _expired(image):
-            _remove(image)
-            continue
-        present.add(ec2_id)
+    try:
+        for image in get_backend().list(admin):
+            ec2_id = image_ec2_id(image)
+            if not ec2_id:
+                continue
+            if _expired(image):
+                _remove(image)
+                continue
+            present.add(ec2_id)
+    except exception.EC2Error as e:
+        # The backend is away (Glance stopped, say): the next round.
+        LOG.warning('Image upkeep stopped: %s', e.msg)
+        return
     for ec2_id in sorted(tagged - present):
+        # Looked up by id once more before its tags go: a listing that
+        # left an image out must not cost it its tags.
+        try:
+            if get_backend().list(admin, filters={_ID_PROPERTY: ec2_id}):
+                continue
+        except exception.EC2Error as e:
+            LOG.warning('Image upkeep stopped: %s', e.msg)
+            return
         db.tags_destroy_resource(ec2_id)
         LOG.info('Removed the tags of image %s, which is gone', ec2_id)
 
