@@ -149,6 +149,24 @@ class AttachmentTestCase(base.ServiceTestCase):
                            'instance_id': instance.id}],
                          self._exports(volume))
 
+    def test_start_goes_to_a_less_loaded_host(self):
+        instance = self._instance()
+        instances.stop_instances(self.ctxt, [instance.ec2_id])
+        self._idle(instance.id, 'stopped')
+        self.assertIn(instance.id, self.compute_driver.consoles)
+        other = self._second_host()
+        self.useFixture(fixtures.MockPatchObject(
+            flows, 'live_hosts', return_value=['other-host', 'test-host']))
+        self.useFixture(fixtures.MockPatchObject(
+            db, 'instance_count_by_host',
+            return_value={'test-host': 3}))
+        instances.start_instances(self.ctxt, [instance.ec2_id])
+        self.assertEqual('other-host',
+                         self._idle(instance.id, 'running').host)
+        self.assertIn(instance.id, other.guests)
+        # The host it left deleted what it kept of it.
+        self.assertNotIn(instance.id, self.compute_driver.consoles)
+
     def test_start_prefers_the_previous_host_on_a_tie(self):
         instance = self._instance()
         instances.stop_instances(self.ctxt, [instance.ec2_id])
