@@ -82,7 +82,11 @@ def get_server(target, endpoints):
     if is_in_process_transport():
         with _LOCAL_LOCK:
             for endpoint in endpoints:
+                # By topic (any server) and by topic and server: several
+                # hosts of one topic in one process (tests) each get
+                # their own calls.
                 _LOCAL_ENDPOINTS[target.topic] = endpoint
+                _LOCAL_ENDPOINTS[(target.topic, target.server)] = endpoint
     return messaging.get_rpc_server(
         TRANSPORT, target, endpoints,
         serializer=ContextSerializer(),
@@ -121,14 +125,17 @@ class LocalClient:
         self.timeout = timeout
         self._serializer = ContextSerializer()
 
-    def prepare(self, version=None, timeout=None, **kwargs):
+    def prepare(self, version=None, timeout=None, server=None, **kwargs):
         target = self.target
-        if version is not None:
+        endpoint = self._endpoint
+        if server is not None:
+            endpoint = _LOCAL_ENDPOINTS.get((target.topic, server),
+                                            endpoint)
+        if version is not None or server is not None:
             target = messaging.Target(topic=target.topic,
-                                      server=target.server,
-                                      version=version)
-        return LocalClient(self._endpoint, target, self.version_cap,
-                           timeout)
+                                      server=server or target.server,
+                                      version=version or target.version)
+        return LocalClient(endpoint, target, self.version_cap, timeout)
 
     def can_send_version(self, version):
         return (self.version_cap is None or

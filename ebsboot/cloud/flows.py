@@ -4,6 +4,21 @@ Every step is idempotent: it checks what is already done before doing it,
 so running it twice (after a crash) does no harm. Volumes created for an
 instance get their UUID written to the block device row before the volume
 row exists; a repeated step therefore finds them.
+
+Volumes are exported for the host that boots them. A flow that boots a
+guest first places the instance on a live compute host (the host is
+stored before anything is done for it), asks that host for its os-brick
+connector properties (compute RPC ``get_connector``), asks the volume
+service to export each volume for that connector, stores the connection
+info with the connector in the block device, and only then spawns the
+guest; the device info os-brick answers on the compute host is stored
+too. Whatever releases an export (stop, detach, termination, a host that
+died before the spawn) revokes it for the connector it was made for.
+
+Placement: a new instance goes to the live compute host (heartbeat within
+``service_down_time``) with the fewest pending or running instances, ties
+broken by host name; a start places the instance again in the same way,
+on any live host, the host it ran on winning ties.
 """
 
 import datetime
@@ -24,7 +39,8 @@ from ebsboot.volume import rpcapi as volume_rpcapi
 
 LOG = logging.getLogger(__name__)
 
-CONNECTOR = {'host': 'ebsboot'}
+# What exports were made for before connectors were stored (upgrades).
+LEGACY_CONNECTOR = {'host': 'ebsboot'}
 
 
 def project_context(instance):
@@ -70,10 +86,19 @@ def block_device_info(instance, devices=None):
             'virtual_name': device.virtual_name,
             'volume_id': device.volume_id,
             'volume_size': device.volume_size,
-            'connection_info': jsonutils.loads(device.connection_info)
-            if device.connection_info else None,
+            'connection_info': _loads(device.connection_info),
+            'device_info': _loads(device.device_info),
         })
     return info
+
+
+def _loads(text):
+    return jsonutils.loads(text) if text else None
+
+
+def stored_connector(device):
+    """The connector the device's volume was exported for."""
+    return _loads(device.connector) or LEGACY_CONNECTOR
 
 
 def _volumes(instance):
@@ -92,25 +117,50 @@ def live_hosts():
     return db.service_hosts(CONF.compute.topic, since)
 
 
-def pick_host():
-    """A live compute host with the fewest active instances."""
+def pick_host(prefer=None, exclude=None):
+    """A live compute host with the fewest active instances.
+
+    ``prefer`` wins ties (the host an instance ran on); ``exclude`` (an
+    instance id) is not counted.
+    """
     hosts = live_hosts()
     if not hosts:
         raise tasks.StepFailed('Server.InsufficientInstanceCapacity',
                                'No compute host is available.')
-    return place(hosts, 1)[0]
+    return place(hosts, 1, prefer=prefer, exclude=exclude)[0]
 
 
-def place(hosts, count):
+def place(hosts, count, prefer=None, exclude=None):
     """Hosts for ``count`` new guests, each on the least loaded one."""
     counts = db.instance_count_by_host(('pending', 'running'))
+    if exclude is not None:
+        instance = db.instance_get(ebs_context.get_admin_context(), exclude)
+        if instance is not None and instance.host in counts and \
+                instance.state in ('pending', 'running'):
+            counts[instance.host] -= 1
     load = {host: counts.get(host, 0) for host in hosts}
     chosen = []
     for _ in range(count):
-        host = min(hosts, key=lambda h: (load[h], h))
+        host = min(hosts, key=lambda h: (load[h], h != prefer, h))
         load[host] += 1
         chosen.append(host)
     return chosen
+
+
+def placement(instance):
+    """``{'host': ...}`` to store if the instance has no live host yet.
+
+    None when its host is live: the caller goes on there.
+    """
+    if instance.host is not None and instance.host in live_hosts():
+        return None
+    return {'host': pick_host()}
+
+
+def get_connector(host):
+    """The os-brick connector properties of compute host ``host``."""
+    return compute_rpcapi.ComputeAPI().get_connector(
+        ebs_context.get_admin_context(), host)
 
 
 def _now():
@@ -123,27 +173,58 @@ def user_initiated_reason():
 
 # Shared steps -------------------------------------------------------------
 
-def connect_volumes(instance):
-    """Export every EBS volume of the instance to compute (idempotent)."""
+def connect_volumes(instance, connector=None):
+    """Export every EBS volume of the instance to its host (idempotent).
+
+    An export made for another connector (the instance moved since) is
+    revoked first.
+    """
     api = volume_rpcapi.VolumeAPI()
     admin = ebs_context.get_admin_context()
+    if connector is None:
+        connector = get_connector(instance.host)
     for device, volume in _volumes(instance):
         if volume is None:
             raise tasks.StepFailed('Server.InternalError',
                                    'Volume %s is gone.'
                                    % device.volume_ec2_id)
-        info = api.initialize_connection(admin, volume,
-                                         CONNECTOR)
-        conflicts = db.write_many(
-            updates=connect_changes(device, volume, info, _now()))
-        if ('volume', volume.id) in conflicts:
-            raise db.ConflictError(volume.id)
+        connect_volume(api, admin, instance, device, volume, connector)
 
 
-def connect_changes(device, volume, info, now):
+def connect_volume(api, admin, instance, device, volume, connector,
+                   status='attached'):
+    """Export one volume of the instance for ``connector``; the info."""
+    release_other_export(api, admin, instance, device, volume, connector)
+    info = api.initialize_connection(admin, volume, connector,
+                                     instance_id=instance.id)
+    conflicts = db.write_many(
+        updates=connect_changes(device, volume, info, _now(), connector,
+                                status))
+    if ('volume', volume.id) in conflicts:
+        raise db.ConflictError(volume.id)
+    return info
+
+
+def release_other_export(api, admin, instance, device, volume, connector):
+    """Revoke the device's export if it was made for another connector."""
+    if device.connection_info and \
+            stored_connector(device) != connector:
+        LOG.info('Revoking the export of %s for host %s',
+                 volume.ec2_id, stored_connector(device).get('host'))
+        api.terminate_connection(admin, volume, stored_connector(device),
+                                 instance_id=instance.id)
+        db.block_device_update(device.id, {'connection_info': None,
+                                           'connector': None,
+                                           'device_info': None})
+
+
+def connect_changes(device, volume, info, now, connector=None,
+                    status='attached'):
     """The row updates (``db.write_many``) that record a connection."""
     values = {'connection_info': jsonutils.dumps(info),
-              'status': 'attached'}
+              'connector': jsonutils.dumps(connector)
+              if connector is not None else None,
+              'status': status}
     if device.attach_time is None:
         values['attach_time'] = now
     changes = [('block_device', device.id, values, None)]
@@ -153,26 +234,71 @@ def connect_changes(device, volume, info, now):
     return changes
 
 
+def device_info_changes(devices, device_infos):
+    """Row updates storing what a compute host's os-brick answered.
+
+    ``device_infos`` is ``{device name: device info}`` as spawn returns
+    it (None from a compute service older than 1.5: nothing to store).
+    """
+    changes = []
+    for device in devices:
+        if device_infos and device.device_name in device_infos and \
+                device.connection_info:
+            info = device_infos[device.device_name]
+            changes.append(('block_device', device.id, {
+                'device_info': jsonutils.dumps(info)
+                if info is not None else None}, None))
+    return changes
+
+
+def disconnect_volume(admin, instance, device, volume):
+    """Revoke the export of one device and forget its connection."""
+    if volume is not None and device.connection_info:
+        volume_rpcapi.VolumeAPI().terminate_connection(
+            admin, volume, stored_connector(device),
+            instance_id=instance.id)
+    db.block_device_update(device.id, {'connection_info': None,
+                                       'connector': None,
+                                       'device_info': None})
+
+
 def disconnect_volumes(instance):
     admin = ebs_context.get_admin_context()
     for device, volume in _volumes(instance):
-        if volume is not None and device.connection_info:
-            volume_rpcapi.VolumeAPI().terminate_connection(admin, volume,
-                                                           CONNECTOR)
-        db.block_device_update(device.id, {'connection_info': None})
+        disconnect_volume(admin, instance, device, volume)
 
 
 def spawn(instance):
-    """Place the instance on a host (persisted first), then boot it.
+    """Boot the guest on its host; False if that host is gone.
 
-    An instance keeps its host across stop and start while that host is
-    alive; otherwise it moves to another one.
+    The volumes were exported for that host: if it died meanwhile, the
+    exports are revoked and the caller places and connects again.
     """
     if instance.host is None or instance.host not in live_hosts():
-        return {'host': pick_host()}
-    compute_rpcapi.ComputeAPI().spawn(
+        disconnect_volumes(instance)
+        return False
+    devices = db.block_device_list([instance.id])
+    infos = compute_rpcapi.ComputeAPI().spawn(
         ebs_context.get_admin_context(), instance.host,
-        instance_dict(instance), block_device_info(instance))
+        instance_dict(instance), block_device_info(instance, devices))
+    changes = device_info_changes(devices, infos)
+    if changes:
+        db.write_many(updates=changes)
+    return True
+
+
+def boot(instance):
+    """Place, connect and spawn in one step; None once the guest runs.
+
+    Otherwise the values to store before running the step again (the
+    host the instance was placed on).
+    """
+    placed = placement(instance)
+    if placed:
+        return placed
+    connect_volumes(instance)
+    if not spawn(instance):
+        return {'host': None}
     return None
 
 
@@ -259,14 +385,16 @@ def launch_wait(admin, instance, data):
 
 
 def launch_connect(admin, instance, data):
+    placed = placement(instance)
+    if placed:
+        return 'launch_connect', placed
     connect_volumes(instance)
     return 'launch_spawn', {}
 
 
 def launch_spawn(admin, instance, data):
-    placed = spawn(instance)
-    if placed:
-        return 'launch_spawn', placed
+    if not spawn(instance):
+        return 'launch_connect', {'host': None}
     return None, {'state': 'running', 'launched_at': _now()}
 
 
@@ -326,14 +454,38 @@ tasks.register(tasks.Flow('stop', {
 
 
 def start_connect(admin, instance, data):
+    """Place the instance (any live host), export its volumes there.
+
+    The least loaded live host gets it, the one it ran on winning ties;
+    a host it leaves is asked to delete what it kept of it (ephemeral
+    disks, console).
+    """
+    if not data.get('placed'):
+        host = pick_host(prefer=instance.host, exclude=instance.id)
+        data['placed'] = True
+        if host != instance.host:
+            leave_host(instance)
+            return 'start_connect', {'host': host}
+    placed = placement(instance)
+    if placed:
+        return 'start_connect', placed
     connect_volumes(instance)
     return 'start_spawn', {}
 
 
+def leave_host(instance):
+    """Delete the guest's files on the host it leaves (if alive)."""
+    if instance.host and instance.host in live_hosts():
+        try:
+            destroy_guest(instance, delete_files=True)
+        except Exception:
+            LOG.warning('Host %s did not delete the files of %s',
+                        instance.host, instance.ec2_id, exc_info=True)
+
+
 def start_spawn(admin, instance, data):
-    placed = spawn(instance)
-    if placed:
-        return 'start_spawn', placed
+    if not spawn(instance):
+        return 'start_connect', {'host': None}
     return None, {'state': 'running', 'launched_at': _now(),
                   'state_reason_code': None, 'state_reason_message': None,
                   'state_transition_reason': ''}
@@ -379,8 +531,7 @@ def reboot_guest(admin, instance, data):
 
 
 def reboot_start(admin, instance, data):
-    connect_volumes(instance)
-    placed = spawn(instance)
+    placed = boot(instance)
     if placed:
         return 'reboot_start', placed
     return None, {}
@@ -493,8 +644,7 @@ def _resume_guest(admin, instance, data):
                                             instance_dict(instance))
         data['paused'] = False
     if data.get('stopped'):
-        connect_volumes(instance)
-        placed = spawn(instance)
+        placed = boot(instance)
         if placed:
             return placed
         data['stopped'] = False

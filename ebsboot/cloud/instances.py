@@ -15,6 +15,7 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
+from ebsboot.cloud import attachments
 from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import flows
@@ -30,7 +31,6 @@ from ebsboot.conf import compute as compute_conf
 from ebsboot.conf import CONF
 from ebsboot.db import api as db
 from ebsboot import exception
-from ebsboot.volume import rpcapi as volume_rpcapi
 
 LOG = logging.getLogger(__name__)
 
@@ -429,31 +429,23 @@ def attach_volume(context, volume_ec2_id, instance_ec2_id, device_name):
     except db.ConflictError:
         db.block_device_destroy(device.id)
         raise exception.VolumeInUse(id=volume.ec2_id)
-    if instance.state == 'running':
-        try:
-            _hot_plug(context, instance, volume, device)
-        except Exception:
-            LOG.exception('Attaching %s to %s failed', volume.ec2_id,
-                          instance.ec2_id)
-            db.block_device_destroy(device.id)
-            db.volume_update(context, volume.id, {'status': 'available'})
-            raise exception.InternalError()
-    else:
+    if instance.state != 'running':
+        # Stopped: nothing is exported; StartInstances connects it.
         db.block_device_update(device.id, {'status': 'attached',
                                            'attach_time': timeutils.utcnow()})
+        return device, volume, instance
+    try:
+        _transition(context, instance,
+                    {'task': attachments.ATTACH_FIRST,
+                     'task_data': jsonutils.dumps({'device_id': device.id})},
+                    {'state': 'running', 'task': None})
+    except exception.IncorrectInstanceState:
+        attachments.release(context, device, volume)
+        raise
+    tasks.get_runner().kick(instance.id)
+    LOG.info('Attaching %s to %s at %s', volume.ec2_id, instance.ec2_id,
+             device_name)
     return device, volume, instance
-
-
-def _hot_plug(context, instance, volume, device):
-    info = volume_rpcapi.VolumeAPI().initialize_connection(
-        context, volume, flows.CONNECTOR)
-    db.block_device_update(device.id, {'connection_info':
-                                       jsonutils.dumps(info)})
-    compute_rpcapi.ComputeAPI().attach_volume(
-        context, instance.host, flows.instance_dict(instance), info,
-        device.device_name)
-    db.block_device_update(device.id, {'status': 'attached',
-                                       'attach_time': timeutils.utcnow()})
 
 
 def detach_volume(context, volume_ec2_id, instance_ec2_id=None,
@@ -475,22 +467,32 @@ def detach_volume(context, volume_ec2_id, instance_ec2_id=None,
         raise exception.InvalidAttachmentNotFound(
             'Volume %s is not attached at %s.' % (volume.ec2_id,
                                                   device_name))
-    if instance.task is not None:
-        raise exception.IncorrectInstanceState(
-            "Instance '%s' is busy; try again." % instance.ec2_id)
     if device.boot_index == 0 and instance.state != 'stopped':
         raise exception.IncorrectState(
             "Unable to detach root volume '%s' from instance '%s': stop "
             "the instance first." % (volume.ec2_id, instance.ec2_id))
+    if device.status != 'attached':
+        raise exception.IncorrectState(
+            "Volume '%s' is in the '%s' state." % (volume.ec2_id,
+                                                   device.status))
+    if instance.task is not None:
+        raise exception.IncorrectInstanceState(
+            "Instance '%s' is busy; try again." % instance.ec2_id)
     if instance.state == 'running' and device.connection_info:
-        compute_rpcapi.ComputeAPI().detach_volume(
-            context, instance.host, flows.instance_dict(instance),
-            jsonutils.loads(device.connection_info), device.device_name)
-        volume_rpcapi.VolumeAPI().terminate_connection(
-            context, volume, flows.CONNECTOR)
-    db.block_device_destroy(device.id)
-    db.volume_update(context, volume.id, {'status': 'available'},
-                     expected_status='in-use')
+        db.block_device_update(device.id, {'status': 'detaching'})
+        try:
+            _transition(context, instance,
+                        {'task': attachments.DETACH_FIRST,
+                         'task_data': jsonutils.dumps(
+                             {'device_id': device.id, 'force': bool(force)})},
+                        {'state': 'running', 'task': None})
+        except exception.IncorrectInstanceState:
+            db.block_device_update(device.id, {'status': 'attached'})
+            raise
+        tasks.get_runner().kick(instance.id)
+        LOG.info('Detaching %s from %s', volume.ec2_id, instance.ec2_id)
+        return device, volume, instance
+    attachments.release(context, device, volume)
     return device, volume, instance
 
 

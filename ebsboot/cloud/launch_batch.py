@@ -147,24 +147,68 @@ def launch_connect(admin, instances, datas):
 
 
 def _connect(admin, instances, devices, volumes):
+    """Place the instances, export their volumes for their hosts.
+
+    One ``get_connector`` per compute host and one export call per volume
+    host and compute host. An instance whose volumes were exported for
+    another host before (placed again after a crash) leaves the batch:
+    the single step revokes those exports first.
+    """
+    hosts = flows.live_hosts()
+    if not hosts:
+        failure = tasks.StepFailed('Server.InsufficientInstanceCapacity',
+                                   'No compute host is available.')
+        return dict.fromkeys([i.id for i in instances], failure)
+    unplaced = [i for i in instances if i.host not in hosts]
+    host_of = {i.id: i.host for i in instances}
+    moved = dict(zip([i.id for i in unplaced],
+                     flows.place(hosts, len(unplaced))))
+    host_of.update(moved)
+    compute = compute_rpcapi.ComputeAPI()
+    connectors, failed = {}, {}
+    for host in sorted(set(host_of.values())):
+        try:
+            connectors[host] = compute.get_connector(admin, host)
+        except Exception as e:
+            failed[host] = e
+    outcomes = {}
+    for instance in instances:
+        host = host_of[instance.id]
+        if host in failed:
+            outcomes[instance.id] = failed[host]
+        elif any(d.connection_info and
+                 flows.stored_connector(d) != connectors[host]
+                 for d in devices[instance.id]):
+            outcomes[instance.id] = RuntimeError(
+                'volumes of %s exported for another host' % instance.ec2_id)
+    todo = [i for i in instances if i.id not in outcomes]
     api = volume_rpcapi.VolumeAPI()
     infos, failed_hosts = {}, {}
     # Only the volumes of these instances: the others of the batch may
     # still be creating (or have failed), and one refusal fails a host's
     # whole call.
-    mine = {d.volume_id for i in instances for d in devices[i.id]
-            if d.volume_id}
-    for host, ids in _by_host((v.host, v.id) for v in volumes.values()
-                              if v.id in mine).items():
+    owner = {d.volume_id: i.id for i in todo for d in devices[i.id]
+             if d.volume_id}
+    groups = {}
+    for volume in volumes.values():
+        if volume.id in owner:
+            key = (volume.host, host_of[owner[volume.id]])
+            groups.setdefault(key, []).append(volume.id)
+    for (volume_host, host), ids in sorted(groups.items(),
+                                           key=lambda g: str(g[0])):
         try:
-            infos.update(api.initialize_connections(admin, host, ids,
-                                                    flows.CONNECTOR))
+            infos.update(api.initialize_connections(
+                admin, volume_host, ids, connectors[host],
+                instance_ids={v: owner[v] for v in ids}))
         except Exception as e:
-            failed_hosts[host] = e
-    updates, outcomes = [], {}
+            failed_hosts[(volume_host, host)] = e
+    updates = []
     now = flows._now()
-    for instance in instances:
-        outcome, changes = ('launch_spawn', {}), []
+    for instance in todo:
+        host = host_of[instance.id]
+        outcome = ('launch_spawn',
+                   {'host': host} if instance.id in moved else {})
+        changes = []
         for device in devices[instance.id]:
             if not device.volume_id:
                 continue
@@ -172,19 +216,20 @@ def _connect(admin, instances, devices, volumes):
             if volume is None or volume.id not in infos:
                 # The single step says what went wrong.
                 outcome = failed_hosts.get(
-                    volume.host if volume else None,
+                    (volume.host if volume else None, host),
                     RuntimeError('volume %s not connected'
                                  % device.volume_ec2_id))
                 break
             changes += flows.connect_changes(device, volume,
-                                             infos[volume.id], now)
+                                             infos[volume.id], now,
+                                             connectors[host])
         outcomes[instance.id] = outcome
         if not isinstance(outcome, BaseException):
             updates += changes
     if updates:
         for table, row_id in db.write_many(updates=updates):
             # A row changed under us: let the single step sort it out.
-            for instance in instances:
+            for instance in todo:
                 if any((d.volume_id if table == 'volume' else d.id)
                        == row_id for d in devices[instance.id]):
                     outcomes[instance.id] = RuntimeError(
@@ -193,15 +238,15 @@ def _connect(admin, instances, devices, volumes):
 
 
 def launch_spawn(admin, instances, datas):
+    """Boot the guests of the batch on the hosts they were placed on.
+
+    One whose host died since its volumes were exported leaves the
+    batch: the single step revokes the exports and places it again.
+    """
     hosts = flows.live_hosts()
-    if not hosts:
-        failure = tasks.StepFailed('Server.InsufficientInstanceCapacity',
-                                   'No compute host is available.')
-        return dict.fromkeys([i.id for i in instances], failure)
-    unplaced = [i for i in instances if i.host not in hosts]
-    outcomes = {instance.id: ('launch_spawn', {'host': host})
-                for instance, host in zip(unplaced,
-                                          flows.place(hosts, len(unplaced)))}
+    outcomes = {i.id: RuntimeError('host %s of %s is gone'
+                                   % (i.host, i.ec2_id))
+                for i in instances if i.host not in hosts}
     placed = [i for i in instances if i.host in hosts]
     if not placed:
         return outcomes
@@ -209,15 +254,26 @@ def launch_spawn(admin, instances, datas):
     api = compute_rpcapi.ComputeAPI()
 
     def boot(instance):
-        api.spawn(admin, instance.host, flows.instance_dict(instance),
-                  flows.block_device_info(instance, devices[instance.id]))
+        return api.spawn(admin, instance.host,
+                         flows.instance_dict(instance),
+                         flows.block_device_info(instance,
+                                                 devices[instance.id]))
 
     executor = _spawn_executor()
     futures = {i.id: executor.submit(boot, i) for i in placed}
-    for instance_id, future in futures.items():
+    changes = []
+    for instance in placed:
+        future = futures[instance.id]
         error = future.exception()
-        outcomes[instance_id] = error if error else (
-            None, {'state': 'running', 'launched_at': flows._now()})
+        if error:
+            outcomes[instance.id] = error
+            continue
+        changes += flows.device_info_changes(devices[instance.id],
+                                             future.result())
+        outcomes[instance.id] = (None, {'state': 'running',
+                                        'launched_at': flows._now()})
+    if changes:
+        db.write_many(updates=changes)
     return outcomes
 
 

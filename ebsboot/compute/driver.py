@@ -3,8 +3,13 @@
 A driver runs guests; the compute manager owns the database and state
 machine. ``instance`` is a dict with at least ``id`` (uuid), ``ec2_id``,
 ``vcpus``, ``memory_mb`` and ``user_data``; ``block_device_info`` is a list
-of ``{'device_name', 'boot_index', 'connection_info'}`` dicts in boot order,
-the connection info in Cinder's shape.
+of ``{'device_name', 'boot_index', 'volume_id', 'connection_info',
+'device_info'}`` dicts in boot order, the connection info in Cinder's
+shape (made by the volume service for this host's connector, see
+``get_volume_connector``) and ``device_info`` what os-brick answered when
+this host connected the volume before (None if it never did). The
+controller stores the device info a driver returns with the block device,
+so a restarted compute service can still disconnect what it connected.
 
 For ``spawn`` of an instance with a kernel the instance also has
 ``kernel_path``, ``ramdisk_path`` (or None) and ``kernel_cmdline`` (None
@@ -35,7 +40,22 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def spawn(self, instance, block_device_info):
-        """Define and start the guest on its volumes."""
+        """Define and start the guest on its volumes.
+
+        Returns ``{device_name: device info}``: what os-brick answered
+        for each volume it connected (JSON-serializable; None for a volume
+        the hypervisor opens itself, such as an RBD network disk).
+        """
+
+    def get_volume_connector(self):
+        """This host's connector properties, as the volume service takes them.
+
+        As Nova's ``get_volume_connector``: what os-brick's
+        ``get_connector_properties`` says about this host (``host``,
+        ``ip``, ``platform``, ``os_type``, ``multipath``, ``initiator``,
+        ``nqn``, ...). The volume service exports volumes for it.
+        """
+        return {'host': self.conf.host}
 
     @abc.abstractmethod
     def power_off(self, instance, timeout=None):
@@ -85,12 +105,25 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """Let a paused guest run again."""
         raise NotImplementedError()
 
-    def attach_volume(self, instance, connection_info, device_name):
-        """Hot-plug a volume into the running guest."""
+    def attach_volume(self, instance, connection_info, device_name,
+                      volume_id=None):
+        """Hot-plug a volume into the running guest; its device info.
+
+        The disk carries ``volume_id`` as its serial (and, with libvirt,
+        an alias made from it). Idempotent: a volume attached already is
+        left alone.
+        """
         raise NotImplementedError()
 
-    def detach_volume(self, instance, connection_info, device_name):
-        """Hot-unplug a volume from the running guest."""
+    def detach_volume(self, instance, connection_info, device_name,
+                      volume_id=None, device_info=None):
+        """Hot-unplug a volume from the guest and disconnect it.
+
+        The disk is found by its volume id, whatever the connection type;
+        ``device_info`` is what ``attach_volume`` or ``spawn`` returned
+        for it. Idempotent: a volume that is not attached is disconnected
+        only.
+        """
         raise NotImplementedError()
 
     def snapshot_disks(self, instance, disks):

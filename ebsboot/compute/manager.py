@@ -39,7 +39,7 @@ def load_driver(conf=CONF):
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
@@ -62,8 +62,14 @@ class ComputeManager:
         pass
 
     def spawn(self, context, instance, block_device_info):
+        """Boot the guest; ``{device name: os-brick device info}``."""
         LOG.info('Spawning %s', instance['ec2_id'])
-        self.driver.spawn(self._with_boot_files(instance), block_device_info)
+        return self.driver.spawn(self._with_boot_files(instance),
+                                 block_device_info) or {}
+
+    def get_connector(self, context):
+        """This host's os-brick connector properties (1.5)."""
+        return self.driver.get_volume_connector()
 
     def _with_boot_files(self, instance):
         """The instance with what a direct kernel boot needs, if it has one.
@@ -126,12 +132,20 @@ class ComputeManager:
         self.driver.unpause(instance)
 
     def attach_volume(self, context, instance, connection_info,
-                      device_name):
-        self.driver.attach_volume(instance, connection_info, device_name)
+                      device_name, volume_id=None):
+        """Hot-plug a volume; os-brick's device info (to store)."""
+        LOG.info('Attaching volume %s to %s at %s', volume_id,
+                 instance['ec2_id'], device_name)
+        return self.driver.attach_volume(instance, connection_info,
+                                         device_name, volume_id=volume_id)
 
     def detach_volume(self, context, instance, connection_info,
-                      device_name):
-        self.driver.detach_volume(instance, connection_info, device_name)
+                      device_name, volume_id=None, device_info=None):
+        LOG.info('Detaching volume %s from %s at %s', volume_id,
+                 instance['ec2_id'], device_name)
+        self.driver.detach_volume(instance, connection_info, device_name,
+                                  volume_id=volume_id,
+                                  device_info=device_info)
 
     def snapshot_disks(self, context, instance, disks):
         LOG.info('Switching %d disk(s) of %s to overlays', len(disks),

@@ -8,6 +8,9 @@ API version history:
 * 1.2 - snapshot_disks, commit_disks (live snapshots of attached volumes)
 * 1.3 - reboot_instance
 * 1.4 - extend_disks (online growth of attached volumes)
+* 1.5 - get_connector (the host's os-brick connector properties); spawn
+  and attach_volume answer os-brick's device info; attach_volume and
+  detach_volume take the volume id, detach_volume the device info
 """
 
 import oslo_messaging as messaging
@@ -22,7 +25,7 @@ _LONGEST_SHUTDOWN = 600
 
 
 class ComputeAPI:
-    VERSION = '1.4'
+    VERSION = '1.5'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.compute.topic,
@@ -37,9 +40,28 @@ class ComputeAPI:
         return self.client.prepare(**kwargs)
 
     def spawn(self, context, host, instance, block_device_info):
-        self._prepare(host, _RPC_MARGIN * 5).call(
+        """Boot the guest; ``{device name: os-brick device info}``.
+
+        A 1.4 host answers None (it keeps the device info in memory).
+        """
+        return self._prepare(host, _RPC_MARGIN * 5).call(
             context, 'spawn', instance=instance,
             block_device_info=block_device_info)
+
+    def can_get_connector(self):
+        return self.client.can_send_version('1.5')
+
+    def get_connector(self, context, host):
+        """The os-brick connector properties of ``host``.
+
+        What the volume service exports a volume for. A host older than
+        1.5 cannot tell: it gets ``{'host': host}``, which is all that
+        the local connections of those releases need.
+        """
+        if not self.can_get_connector():
+            return {'host': host}
+        return self._prepare(host, _RPC_MARGIN, version='1.5').call(
+            context, 'get_connector')
 
     def power_off(self, context, host, instance, timeout):
         """``timeout`` None: the host's clean-shutdown timeout; 0: force."""
@@ -71,13 +93,26 @@ class ComputeAPI:
                                               instance=instance)
 
     def attach_volume(self, context, host, instance, connection_info,
-                      device_name):
+                      device_name, volume_id=None):
+        """Hot-plug a volume; os-brick's device info (None before 1.5)."""
+        if self.can_get_connector():
+            return self._prepare(host, _RPC_MARGIN, version='1.5').call(
+                context, 'attach_volume', instance=instance,
+                connection_info=connection_info, device_name=device_name,
+                volume_id=volume_id)
         self._prepare(host, _RPC_MARGIN).call(
             context, 'attach_volume', instance=instance,
             connection_info=connection_info, device_name=device_name)
+        return None
 
     def detach_volume(self, context, host, instance, connection_info,
-                      device_name):
+                      device_name, volume_id=None, device_info=None):
+        if self.can_get_connector():
+            self._prepare(host, _RPC_MARGIN, version='1.5').call(
+                context, 'detach_volume', instance=instance,
+                connection_info=connection_info, device_name=device_name,
+                volume_id=volume_id, device_info=device_info)
+            return
         self._prepare(host, _RPC_MARGIN).call(
             context, 'detach_volume', instance=instance,
             connection_info=connection_info, device_name=device_name)

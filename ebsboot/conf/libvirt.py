@@ -35,6 +35,15 @@ libvirt_opts = [
                help='QEMU machine type of the guests.'),
     cfg.StrOpt('config_drive_tool', default='genisoimage',
                help='Tool that builds the ISO9660 config drive.'),
+    cfg.HostAddressOpt('block_storage_ip', default='127.0.0.1',
+                       help='The address of this host on the storage '
+                            'network: the ``ip`` of the connector the '
+                            'volume service exports volumes for (Nova\'s '
+                            '``my_block_storage_ip``).'),
+    cfg.BoolOpt('volume_use_multipath', default=False,
+                help='Ask for multipath connections to volumes (the '
+                     'connector\'s ``multipath``), as Nova\'s option of '
+                     'that name.'),
 ]
 
 

@@ -213,7 +213,12 @@ class BlockDevice(BASE, EbsbootBase):
     delete_on_termination = sa.Column(sa.Boolean, nullable=False)
     status = sa.Column(sa.String(16), nullable=False)
     attach_time = sa.Column(sa.DateTime, nullable=True)
+    # JSON: what the volume service answered (Cinder's shape), the
+    # connector of the compute host it was made for, and what os-brick
+    # answered when that host connected the volume.
     connection_info = sa.Column(sa.Text, nullable=True)
+    connector = sa.Column(sa.Text, nullable=True)
+    device_info = sa.Column(sa.Text, nullable=True)
 
 
 class Tag(BASE, models.ModelBase):

@@ -169,15 +169,38 @@ class VolumeDriver(metaclass=abc.ABCMeta):
         """Delete the snapshot; volumes made from it must keep working."""
 
     @abc.abstractmethod
-    def initialize_connection(self, volume, connector):
-        """Return Cinder-shaped connection info for a compute host.
+    def initialize_connection(self, volume, connector, instance_id=None):
+        """Export the volume to one compute host; its connection info.
 
-        ``{'driver_volume_type': 'local'|'iscsi'|'rbd'|'nfs',
-        'data': {...}}`` as os-brick's connectors expect it.
+        ``connector`` describes the compute host that will boot or attach
+        the volume, as os-brick's ``get_connector_properties`` returns it
+        there (the compute RPC ``get_connector``), for example::
+
+            {'host': 'compute-1', 'ip': '192.0.2.11',
+             'platform': 'x86_64', 'os_type': 'linux',
+             'initiator': 'iqn.2004-10.com.ubuntu:01:5f3c9a1b2d4e',
+             'multipath': False, 'enforce_multipath': False,
+             'do_local_attach': False,
+             'nqn': 'nqn.2014-08.org.nvmexpress:uuid:7a9bc1cb-...',
+             'nvme_hostid': '2e8f35c2-...', 'host_ips': ['192.0.2.11']}
+
+        ``instance_id`` is the uuid of the instance the volume is exported
+        for (None when an older controller asks). Returns Cinder-shaped
+        connection info, ``{'driver_volume_type': 'local'|'iscsi'|'rbd'|
+        'nfs', 'data': {...}}`` as os-brick's connectors expect it. It is
+        stored with the instance's block device and handed back to
+        ``terminate_connection`` with the same connector. Idempotent: the
+        same volume, connector and instance get the same export.
         """
 
-    def terminate_connection(self, volume, connector):
-        """Revoke what ``initialize_connection`` granted."""
+    def terminate_connection(self, volume, connector, instance_id=None):
+        """Revoke what ``initialize_connection`` granted to ``connector``.
+
+        Called with the connector and instance the export was made for,
+        once the compute host no longer uses the volume (stop, detach,
+        termination, a failed attach). Revoking an export that is gone
+        succeeds.
+        """
 
     def get_volume_stats(self):
         """Capacity and backend facts for operators."""

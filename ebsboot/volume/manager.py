@@ -38,7 +38,7 @@ def _as_dict(row, fields):
 
 
 class VolumeManager:
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, host=None, driver=None):
         self.host = host or CONF.host
@@ -226,17 +226,27 @@ class VolumeManager:
                 self.driver, lambda v: _as_dict(v, VOLUME_FIELDS))
         return self._extender
 
-    def initialize_connection(self, context, volume_id, connector):
+    def initialize_connection(self, context, volume_id, connector,
+                              instance_id=None):
         self._merge_overlays([volume_id])
         volume = db.volume_get(ebs_context.get_admin_context(), volume_id)
         return self.driver.initialize_connection(
-            _as_dict(volume, VOLUME_FIELDS), connector)
+            _as_dict(volume, VOLUME_FIELDS), connector,
+            instance_id=instance_id)
 
-    def initialize_connections(self, context, volume_ids, connector):
+    def initialize_connections(self, context, volume_ids, connector,
+                               instance_ids=None):
+        """Export volumes to one compute host.
+
+        ``instance_ids`` (1.4) maps a volume id to the instance it is
+        exported for.
+        """
         self._merge_overlays(volume_ids)
         ctxt = ebs_context.get_admin_context()
+        instance_ids = instance_ids or {}
         return {volume.id: self.driver.initialize_connection(
-            _as_dict(volume, VOLUME_FIELDS), connector)
+            _as_dict(volume, VOLUME_FIELDS), connector,
+            instance_id=instance_ids.get(volume.id))
             for volume in db.volume_list(ctxt, ids=volume_ids)}
 
     def _merge_overlays(self, volume_ids):
@@ -281,11 +291,13 @@ class VolumeManager:
             with self._busy_lock:
                 self._busy.difference_update(s.id for s in todo)
 
-    def terminate_connection(self, context, volume_id, connector):
+    def terminate_connection(self, context, volume_id, connector,
+                             instance_id=None):
         volume = db.volume_get(ebs_context.get_admin_context(), volume_id)
         if volume is not None:
             self.driver.terminate_connection(
-                _as_dict(volume, VOLUME_FIELDS), connector)
+                _as_dict(volume, VOLUME_FIELDS), connector,
+                instance_id=instance_id)
 
     # Snapshots --------------------------------------------------------------
 

@@ -7,6 +7,8 @@ API version history:
 * 1.1 - create_volumes and initialize_connections (many volumes at once)
 * 1.2 - create_snapshots (snapshots of one guest at one instant)
 * 1.3 - extend_volume (ModifyVolume)
+* 1.4 - initialize_connection(s) and terminate_connection take the
+  instance the volume is exported for (``instance_id``, ``instance_ids``)
 """
 
 import oslo_messaging as messaging
@@ -16,7 +18,7 @@ from ebsboot import rpc
 
 
 class VolumeAPI:
-    VERSION = '1.3'
+    VERSION = '1.4'
 
     def __init__(self):
         target = messaging.Target(topic=CONF.volume.topic,
@@ -78,13 +80,33 @@ class VolumeAPI:
         self._prepare(modification.get('host'), version='1.3').cast(
             context, 'extend_volume', modification_id=modification['id'])
 
-    def initialize_connection(self, context, volume, connector):
-        return self._prepare(volume['host']).call(
-            context, 'initialize_connection', volume_id=volume['id'],
-            connector=connector)
+    def _connection_version(self):
+        """1.4 if every volume service takes the instance, else 1.0."""
+        return '1.4' if self.client.can_send_version('1.4') else None
 
-    def initialize_connections(self, context, host, volume_ids, connector):
-        """``{volume_id: connection_info}`` of volumes of one host."""
+    def initialize_connection(self, context, volume, connector,
+                              instance_id=None):
+        """Export ``volume`` to the compute host ``connector`` describes."""
+        kwargs = {}
+        version = self._connection_version()
+        if version:
+            kwargs['instance_id'] = instance_id
+        return self._prepare(volume['host'], version=version or '1.0').call(
+            context, 'initialize_connection', volume_id=volume['id'],
+            connector=connector, **kwargs)
+
+    def initialize_connections(self, context, host, volume_ids, connector,
+                               instance_ids=None):
+        """``{volume_id: connection_info}`` of volumes of one host.
+
+        ``instance_ids``: ``{volume_id: instance id}``.
+        """
+        instance_ids = instance_ids or {}
+        version = self._connection_version()
+        if version:
+            return self._prepare(host, version=version).call(
+                context, 'initialize_connections', volume_ids=volume_ids,
+                connector=connector, instance_ids=instance_ids)
         if self.client.can_send_version('1.1'):
             return self._prepare(host, version='1.1').call(
                 context, 'initialize_connections', volume_ids=volume_ids,
@@ -93,10 +115,15 @@ class VolumeAPI:
             context, {'id': volume_id, 'host': host}, connector)
             for volume_id in volume_ids}
 
-    def terminate_connection(self, context, volume, connector):
-        return self._prepare(volume['host']).call(
+    def terminate_connection(self, context, volume, connector,
+                             instance_id=None):
+        kwargs = {}
+        version = self._connection_version()
+        if version:
+            kwargs['instance_id'] = instance_id
+        return self._prepare(volume['host'], version=version or '1.0').call(
             context, 'terminate_connection', volume_id=volume['id'],
-            connector=connector)
+            connector=connector, **kwargs)
 
     def get_stats(self, context, host):
         return self._prepare(host).call(context, 'get_stats')

@@ -42,18 +42,52 @@ class FakeDriver(driver.ComputeDriver):
         self.guests = {}
         self.consoles = {}
         self.calls = []
+        # (instance id, device name, device info) of every volume
+        # disconnected, in order.
+        self.disconnected = []
+        # Method name -> the exception its next call raises.
+        self.fail = {}
 
     def _delay(self):
         if self.conf.fake_compute.delay:
             time.sleep(self.conf.fake_compute.delay)
 
+    @staticmethod
+    def _device_info(instance, device_name):
+        """What os-brick would answer for a volume connected here."""
+        return {'type': 'fake', 'path': '/dev/fake/%s%s' % (
+            instance['id'], device_name.replace('/dev/', '-'))}
+
+    def _device_infos(self, instance, block_device_info):
+        return {d['device_name']: self._device_info(instance,
+                                                    d['device_name'])
+                for d in block_device_info if d.get('connection_info')}
+
+    def init_host(self, host):
+        self.host = host
+
+    def get_volume_connector(self):
+        host = getattr(self, 'host', None) or self.conf.host
+        return {'host': host, 'ip': '127.0.0.1',
+                'platform': 'x86_64', 'os_type': 'linux',
+                'multipath': False, 'do_local_attach': False,
+                'initiator': 'iqn.2026-12.org.ebsboot.fake:%s' % host}
+
+    def _disconnect(self, instance, block_device_info):
+        for device in block_device_info:
+            if device.get('connection_info'):
+                self.disconnected.append((instance['id'],
+                                          device['device_name'],
+                                          device.get('device_info')))
+
     def spawn(self, instance, block_device_info):
         self._delay()
         with self._lock:
             self.calls.append(('spawn', instance['id']))
+            infos = self._device_infos(instance, block_device_info)
             if self.guests.get(instance['id'], {}).get('state') == \
                     driver.POWER_RUNNING:
-                return
+                return infos
             self.guests[instance['id']] = {
                 'state': driver.POWER_RUNNING,
                 'block_device_info': block_device_info,
@@ -69,6 +103,7 @@ class FakeDriver(driver.ComputeDriver):
                 instance['id'], b'') + b'fake guest %s boot-count=%d%s\n' % (
                     instance['ec2_id'].encode(), boots,
                     _kernel_boot(instance))
+        return infos
 
     def power_off(self, instance, timeout=None):
         self._delay()
@@ -83,6 +118,7 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             self.calls.append(('destroy', instance['id']))
             self.guests.pop(instance['id'], None)
+            self._disconnect(instance, block_device_info)
             if delete_files:
                 self.consoles.pop(instance['id'], None)
 
@@ -108,20 +144,36 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             self.calls.append(('unpause', instance['id']))
 
-    def attach_volume(self, instance, connection_info, device_name):
+    def attach_volume(self, instance, connection_info, device_name,
+                      volume_id=None):
         with self._lock:
+            self.calls.append(('attach_volume', instance['id'], volume_id))
+            error = self.fail.pop('attach_volume', None)
+            if error is not None:
+                raise error
             guest = self.guests[instance['id']]
-            guest['block_device_info'].append(
-                {'device_name': device_name, 'boot_index': -1,
-                 'connection_info': connection_info})
+            if not any(d['device_name'] == device_name
+                       for d in guest['block_device_info']):
+                guest['block_device_info'].append(
+                    {'device_name': device_name, 'boot_index': -1,
+                     'volume_id': volume_id,
+                     'connection_info': connection_info})
+            return self._device_info(instance, device_name)
 
-    def detach_volume(self, instance, connection_info, device_name):
+    def detach_volume(self, instance, connection_info, device_name,
+                      volume_id=None, device_info=None):
         with self._lock:
+            self.calls.append(('detach_volume', instance['id'], volume_id))
+            error = self.fail.pop('detach_volume', None)
+            if error is not None:
+                raise error
             guest = self.guests.get(instance['id'])
             if guest:
                 guest['block_device_info'] = [
                     d for d in guest['block_device_info']
                     if d['device_name'] != device_name]
+            self.disconnected.append((instance['id'], device_name,
+                                      device_info))
 
     def snapshot_disks(self, instance, disks):
         """Records the switch in the guest's ``overlays`` (path -> file)."""

@@ -119,13 +119,21 @@ class Cloud(fixtures.Fixture):
              self.conf] + list(args),
             check=True, capture_output=True, text=True).stdout
 
-    def start(self, service):
-        """Start a console script, or ``WSGI_CONTAINER``."""
+    def start(self, service, conf_files=(), name=None):
+        """Start a console script, or ``WSGI_CONTAINER``.
+
+        ``conf_files`` are read after the cloud's (a compute host's own
+        ``host`` and ``state_path``, say); ``name`` names its output file
+        (``<name>.out``, by default the service's).
+        """
         if service == WSGI_CONTAINER:
             argv = [sys.executable, '-m', WSGI_CONTAINER]
         else:
             argv = [os.path.join(BIN, service), '--config-file', self.conf]
-        out = open(os.path.join(self.state, service + '.out'), 'ab')
+            for path in conf_files:
+                argv += ['--config-file', path]
+        out = open(os.path.join(self.state, (name or service) + '.out'),
+                   'ab')
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT,
             env=dict(os.environ, OS_EBSBOOT_CONFIG_FILE=self.conf,

@@ -46,6 +46,14 @@ class EbsTestMixin:
                 for i in r['Instances'] if i['State']['Name'] == state],
             timeout=timeout, what='%s %s' % (instance_id, state))[0]
 
+    def wait_attachment(self, ec2, volume_id, state, timeout=60):
+        """The volume once its attachment is in ``state``."""
+        return base.wait_for(
+            lambda: [v for v in ec2.describe_volumes(
+                VolumeIds=[volume_id])['Volumes']
+                if [a['State'] for a in v['Attachments']] == [state]],
+            timeout=timeout, what='%s %s' % (volume_id, state))[0]
+
     def console(self, ec2, instance_id):
         # botocore decodes the base64 Output itself.
         return ec2.get_console_output(InstanceId=instance_id).get(
@@ -280,6 +288,7 @@ class InstanceLifecycleTest(base.FunctionalTestCase, EbsTestMixin):
         self.assertEqual(('/dev/sdf', False),
                          (volume['Attachments'][0]['Device'],
                           volume['Attachments'][0]['DeleteOnTermination']))
+        self.wait_attachment(ec2, data, 'attached')
         self.assertEC2Error('VolumeInUse', ec2.attach_volume, VolumeId=data,
                             InstanceId=other, Device='/dev/sdf')
         self.assertEC2Error('VolumeInUse', ec2.delete_volume, VolumeId=data)

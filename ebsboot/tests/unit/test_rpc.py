@@ -42,10 +42,10 @@ class RpcTest(base.TestCase):
         self.ctxt = ebs_context.RequestContext(project_id='alpha',
                                                access_key='AK')
 
-    def _server(self, topic):
+    def _server(self, topic, host='test-host', endpoint=None):
         server = rpc.get_server(messaging.Target(topic=topic,
-                                                 server='test-host'),
-                                [self.endpoint])
+                                                 server=host),
+                                [endpoint or self.endpoint])
         server.start()
         self.addCleanup(server.wait)
         self.addCleanup(server.stop)
@@ -75,6 +75,18 @@ class RpcTest(base.TestCase):
                           '_private')
         self.assertRaises(messaging.NoSuchMethod, client.call, self.ctxt,
                           'missing')
+
+    def test_in_process_calls_go_to_the_named_host(self):
+        self._server('t-local')
+        other = Endpoint()
+        self._server('t-local', host='other-host', endpoint=other)
+        client = rpc.get_client(messaging.Target(topic='t-local',
+                                                 version='1.0'))
+        client.prepare(server='test-host').call(self.ctxt, 'echo', value=1)
+        client.prepare(server='other-host', version='1.1').call(
+            self.ctxt, 'echo', value=2)
+        self.assertEqual([1], [seen[2] for seen in self.endpoint.seen])
+        self.assertEqual([2], [seen[2] for seen in other.seen])
 
     def test_real_transport_when_server_is_elsewhere(self):
         # A server registered on another transport instance would not be

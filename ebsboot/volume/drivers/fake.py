@@ -7,7 +7,8 @@ snapshot's, so the layers above can check point-in-time semantics without
 qemu-img. An imported snapshot's ``data`` is ``{'image': (path, format)}``
 (the source file must be open; it is not read). ``calls`` records
 ``(method, id)`` pairs and ``fail_next`` makes the next call of a method
-raise.
+raise. ``connections`` maps a volume id to its exports, each
+``{'connector': ..., 'instance_id': ...}``.
 """
 
 import copy
@@ -143,15 +144,16 @@ class FakeDriver(driver.VolumeDriver):
             self._call('delete_snapshot', snapshot['id'])
             self.snapshots.pop(snapshot['id'], None)
 
-    def initialize_connection(self, volume, connector):
+    def initialize_connection(self, volume, connector, instance_id=None):
         with self._lock:
             self._call('initialize_connection', volume['id'])
             if volume['id'] not in self.volumes:
                 raise exception.VolumeDriverError(
                     'volume %s does not exist' % volume['id'])
-            connectors = self.connections.setdefault(volume['id'], [])
-            if connector not in connectors:
-                connectors.append(connector)
+            exports = self.connections.setdefault(volume['id'], [])
+            export = {'connector': connector, 'instance_id': instance_id}
+            if export not in exports:
+                exports.append(export)
         return {
             'driver_volume_type': 'fake',
             'data': {
@@ -160,13 +162,14 @@ class FakeDriver(driver.VolumeDriver):
             },
         }
 
-    def terminate_connection(self, volume, connector):
+    def terminate_connection(self, volume, connector, instance_id=None):
         with self._lock:
             self._call('terminate_connection', volume['id'])
-            connectors = self.connections.get(volume['id'], [])
-            if connector in connectors:
-                connectors.remove(connector)
-            if not connectors:
+            exports = self.connections.get(volume['id'], [])
+            export = {'connector': connector, 'instance_id': instance_id}
+            if export in exports:
+                exports.remove(export)
+            if not exports:
                 self.connections.pop(volume['id'], None)
 
     def get_volume_stats(self):

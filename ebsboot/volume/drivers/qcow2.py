@@ -768,7 +768,9 @@ class Qcow2Driver(driver.VolumeDriver):
                 _fsync(self.snapshots_dir, directory=True)
             self._collect(snapshot['id'])
 
-    def initialize_connection(self, volume, connector):
+    def initialize_connection(self, volume, connector, instance_id=None):
+        # A file on this host: any compute host sharing the folder opens
+        # it; nothing is exported.
         path = self._volume_path(volume['id'])
         self._check_volume(path)
         return {
@@ -780,7 +782,7 @@ class Qcow2Driver(driver.VolumeDriver):
             },
         }
 
-    def terminate_connection(self, volume, connector):
+    def terminate_connection(self, volume, connector, instance_id=None):
         pass
 
     def get_volume_stats(self):

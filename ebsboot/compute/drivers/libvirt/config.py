@@ -30,7 +30,16 @@ def default_cmdline():
     return 'root=/dev/%s %s' % (target_devs()[0], KERNEL_CONSOLES)
 
 
-def _disk(devices, disk, target, serial=None, readonly=False):
+def volume_alias(volume_id):
+    """The libvirt alias of a volume's disk (Nova's ``ua-<volume id>``).
+
+    User aliases must start with ``ua-``; the disk of a volume is found
+    by it whatever its source (file, block device, network disk).
+    """
+    return 'ua-' + volume_id
+
+
+def _disk(devices, disk, target, serial=None, readonly=False, alias=None):
     element = _sub(devices, 'disk', type=disk.source_type, device='disk')
     _sub(element, 'driver', name='qemu', type=disk.driver_format,
          cache='none' if disk.source_type != 'network' else None)
@@ -51,18 +60,22 @@ def _disk(devices, disk, target, serial=None, readonly=False):
         _sub(element, 'serial', serial)
     if readonly:
         _sub(element, 'readonly')
+    if alias:
+        _sub(element, 'alias', name=alias)
 
 
 def domain_xml(instance, disks, virt_type, machine_type, console_path,
                config_drive=None, kernel=None, ramdisk=None, cmdline=None):
     """The domain of ``instance``.
 
-    ``disks`` are ``(Disk, serial)`` in boot order: the root volume first
-    (BIOS boot of the volume itself), then the data volumes and ephemeral
-    disks. With ``kernel`` (the path of the KernelId's file) the kernel
-    boots directly, with the ``ramdisk`` file as its initrd, the root
-    volume as ``/dev/vda`` and ``cmdline`` (by default Nova's, see
-    ``default_cmdline``). The serial console is appended to
+    ``disks`` are ``(Disk, serial, alias)`` in boot order: the root
+    volume first (BIOS boot of the volume itself), then the data volumes
+    and ephemeral disks. A volume's serial is its id, its alias
+    ``volume_alias(id)``; an ephemeral disk's serial is its virtual name
+    and it has no alias. With ``kernel`` (the path of the KernelId's
+    file) the kernel boots directly, with the ``ramdisk`` file as its
+    initrd, the root volume as ``/dev/vda`` and ``cmdline`` (by default
+    Nova's, see ``default_cmdline``). The serial console is appended to
     ``console_path`` across boots.
     """
     domain = ET.Element('domain', type=virt_type)
@@ -90,8 +103,8 @@ def domain_xml(instance, disks, virt_type, machine_type, console_path,
     _sub(domain, 'on_crash', 'destroy')
     devices = _sub(domain, 'devices')
     names = iter(target_devs())
-    for disk, serial in disks:
-        _disk(devices, disk, next(names), serial)
+    for disk, serial, alias in disks:
+        _disk(devices, disk, next(names), serial, alias=alias)
     if config_drive:
         _disk(devices, config_drive, next(names), 'config-2',
               readonly=True)

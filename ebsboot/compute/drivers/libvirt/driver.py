@@ -8,6 +8,14 @@ files in ``kernel_path``/``ramdisk_path``). A config drive carries the user
 data.
 The serial console is appended to a per-instance log that outlives stops.
 
+Each volume's disk carries the volume id as its serial and the alias
+``ua-<volume id>``, as Nova's do; hot-detach finds the disk by that alias,
+whatever the connection type (a file, a block device, an RBD network
+disk). What os-brick answers when it connects a volume (its device info)
+goes back to the controller, which stores it with the block device and
+hands it back for the disconnect: a restarted compute service still
+disconnects what it connected.
+
 libvirt lifecycle events are logged and handed to ``event_callback``
 (the compute manager uses it to report guests that powered themselves
 off); the controller's power-state sync is the safety net.
@@ -21,11 +29,14 @@ guest.
 """
 
 import os
+import platform
 import shutil
+import sys
 import threading
 import time
 from xml.etree import ElementTree as ET
 
+from os_brick.initiator import connector as brick_connector
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 from oslo_utils import importutils
@@ -82,8 +93,11 @@ class LibvirtDriver(driver.ComputeDriver):
         super().__init__(conf)
         self._conn = None
         self._conn_lock = threading.Lock()
-        # Device info os-brick returned, per instance, for disconnecting.
+        # Device info os-brick returned, per instance, for disconnecting
+        # (the controller keeps it too; this copy answers a repeated
+        # spawn).
         self._device_info = {}
+        self._connector = None
         # Reboot events seen, per instance id (see ``reboot``).
         self._reboots = {}
         self._reboots_changed = threading.Condition()
@@ -178,18 +192,21 @@ class LibvirtDriver(driver.ComputeDriver):
         for device in ordered:
             if device.get('virtual_name'):
                 disks.append((self._ephemeral_disk(instance, device),
-                              device['virtual_name']))
+                              device['virtual_name'], None))
                 continue
             info = device['connection_info']
             volume_driver = libvirt_volume.get_volume_driver(info)
             disk, device_info = volume_driver.connect(info)
-            device_infos[device['device_name']] = device_info
-            disks.append((disk, device.get('volume_id')))
+            device_infos[device['device_name']] = _storable(device_info)
+            volume_id = _volume_id(info, device.get('volume_id'))
+            disks.append((disk, volume_id,
+                          config.volume_alias(volume_id)
+                          if volume_id else None))
         if not disks or ordered[0]['boot_index'] != 0:
             raise exception.VolumeDriverError(
                 'instance %s has no root volume' % instance['ec2_id'])
         self._device_info[instance['id']] = device_infos
-        return disks
+        return disks, device_infos
 
     def _ephemeral_disk(self, instance, device):
         path = os.path.join(self._instance_dir(instance),
@@ -208,20 +225,54 @@ class LibvirtDriver(driver.ComputeDriver):
             info = device.get('connection_info')
             if not info:
                 continue
+            device_info = device.get('device_info') or device_infos.get(
+                device['device_name'])
             try:
                 libvirt_volume.get_volume_driver(info).disconnect(
-                    info, device_infos.get(device['device_name']))
+                    info, device_info)
             except Exception:
                 LOG.exception('Disconnecting %s of %s failed',
                               device['device_name'], instance['ec2_id'])
 
     # The contract -------------------------------------------------------
 
+    def get_volume_connector(self):
+        """os-brick's connector properties of this host (kept once read).
+
+        Reading some of them (the iSCSI initiator name, the NVMe host NQN)
+        needs root through os-brick's privsep helper (``[privsep_osbrick]
+        helper_command``). Without it the connector has only what needs
+        no privilege (host, ip, platform, multipath): enough for RBD and
+        local volumes, not for iSCSI.
+        """
+        if self._connector is not None:
+            return dict(self._connector)
+        multipath = self.conf.libvirt.volume_use_multipath
+        try:
+            connector = brick_connector.get_connector_properties(
+                None, self.conf.libvirt.block_storage_ip, multipath,
+                enforce_multipath=multipath, host=self.conf.host)
+        except Exception as e:
+            LOG.warning('os-brick could not read the privileged connector '
+                        'properties of this host (%s: %s); exporting '
+                        'volumes for the basic ones only',
+                        type(e).__name__, e)
+            return {'host': self.conf.host,
+                    'ip': self.conf.libvirt.block_storage_ip,
+                    'platform': platform.machine(),
+                    'os_type': sys.platform,
+                    'multipath': multipath,
+                    'enforce_multipath': multipath,
+                    'do_local_attach': False}
+        self._connector = connector
+        return dict(connector)
+
     def spawn(self, instance, block_device_info):
         domain = self._lookup(instance)
         if domain is not None and domain.isActive():
-            return
-        disks = self._connect_disks(instance, block_device_info)
+            return dict(self._device_info.get(instance['id'], {}))
+        disks, device_infos = self._connect_disks(instance,
+                                                  block_device_info)
         fileperms.qemu_dir(self._instance_dir(instance), self.conf)
         drive = None
         if instance.get('user_data') is not None:
@@ -243,6 +294,7 @@ class LibvirtDriver(driver.ComputeDriver):
         domain = self._connection().defineXML(xml)
         domain.create()
         LOG.info('Guest %s started', instance['ec2_id'])
+        return dict(device_infos)
 
     def power_off(self, instance, timeout=None):
         domain = self._lookup(instance)
@@ -334,34 +386,72 @@ class LibvirtDriver(driver.ComputeDriver):
                 libvirt.VIR_DOMAIN_PAUSED:
             domain.resume()
 
-    def attach_volume(self, instance, connection_info, device_name):
+    def attach_volume(self, instance, connection_info, device_name,
+                      volume_id=None):
         domain = self._lookup(instance)
+        if domain is None or not domain.isActive():
+            raise exception.VolumeDriverError(
+                'instance %s does not run here' % instance['ec2_id'])
+        volume_id = _volume_id(connection_info, volume_id)
         volume_driver = libvirt_volume.get_volume_driver(connection_info)
         disk, device_info = volume_driver.connect(connection_info)
-        used = {t.get('dev') for t in self._targets(domain)}
-        target = next(t for t in config.target_devs() if t not in used)
-        xml = _disk_xml(disk, target)
-        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | \
-            libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        domain.attachDeviceFlags(xml, flags)
+        device_info = _storable(device_info)
         self._device_info.setdefault(instance['id'], {})[device_name] = \
             device_info
+        if volume_id and self._volume_disk(domain, volume_id) is not None:
+            return device_info
+        used = {t.get('dev') for t in self._targets(domain)}
+        target = next(t for t in config.target_devs() if t not in used)
+        xml = _disk_xml(disk, target, volume_id)
+        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | \
+            libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        try:
+            domain.attachDeviceFlags(xml, flags)
+        except Exception:
+            volume_driver.disconnect(connection_info, device_info)
+            self._device_info[instance['id']].pop(device_name, None)
+            raise
+        return device_info
 
-    def detach_volume(self, instance, connection_info, device_name):
+    def _volume_disk(self, domain, volume_id, device_path=None):
+        """The disk element of a volume: by alias, serial or source.
+
+        The alias ``ua-<volume id>`` first, for any connection type; the
+        serial for disks defined before there were aliases; the source
+        path of a local connection last (during a live snapshot the
+        volume file backs an overlay, so the whole chain counts).
+        """
+        disks = self._disks(domain)
+        alias = config.volume_alias(volume_id) if volume_id else None
+        for disk in disks:
+            element = disk.find('alias')
+            if alias and element is not None and \
+                    element.get('name') == alias:
+                return disk
+        for disk in disks:
+            if volume_id and disk.findtext('serial') == volume_id:
+                return disk
+        for disk in disks:
+            if device_path and device_path in _chain_sources(disk):
+                return disk
+        return None
+
+    def detach_volume(self, instance, connection_info, device_name,
+                      volume_id=None, device_info=None):
         domain = self._lookup(instance)
         volume_driver = libvirt_volume.get_volume_driver(connection_info)
         if domain is not None:
-            source = connection_info['data'].get('device_path')
-            for disk in self._disks(domain):
-                # (During a live snapshot the volume backs an overlay.)
-                if source in _chain_sources(disk):
-                    flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | \
-                        libvirt.VIR_DOMAIN_AFFECT_CONFIG
-                    domain.detachDeviceFlags(
-                        _element_xml(disk), flags)
-        volume_driver.disconnect(
-            connection_info,
-            self._device_info.get(instance['id'], {}).pop(device_name, None))
+            disk = self._volume_disk(
+                domain, _volume_id(connection_info, volume_id),
+                connection_info.get('data', {}).get('device_path'))
+            if disk is not None:
+                flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+                if domain.isActive():
+                    flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+                domain.detachDeviceFlags(_element_xml(disk), flags)
+        cached = self._device_info.get(instance['id'], {}).pop(device_name,
+                                                               None)
+        volume_driver.disconnect(connection_info, device_info or cached)
 
     # Live snapshots ---------------------------------------------------
 
@@ -504,10 +594,28 @@ class LibvirtDriver(driver.ComputeDriver):
                 if d.name().startswith(config.DOMAIN_PREFIX)]
 
 
-def _disk_xml(disk, target):
+def _disk_xml(disk, target, volume_id=None):
     devices = ET.Element('devices')
-    config._disk(devices, disk, target)
+    config._disk(devices, disk, target, serial=volume_id,
+                 alias=config.volume_alias(volume_id) if volume_id else None)
     return ET.tostring(devices[0], encoding='unicode')
+
+
+def _volume_id(connection_info, volume_id=None):
+    """The volume id of a connection (Cinder puts it in ``data``)."""
+    return volume_id or (connection_info.get('data') or {}).get('volume_id')
+
+
+def _storable(device_info):
+    """os-brick's device info as JSON can keep it (None if nothing).
+
+    An RBD connector without local attach answers a file-like handle:
+    such values are left out, they cannot be stored nor sent.
+    """
+    if not device_info:
+        return None
+    return {key: value for key, value in device_info.items()
+            if isinstance(value, (str, int, float, bool, list, type(None)))}
 
 
 def _chain_sources(disk):

@@ -343,19 +343,27 @@ class LaunchTestCase(base.ServiceTestCase):
         cast.assert_not_called()
 
     def test_launch_wait_connects_the_ready_ones(self):
+        self._start_compute()
         ready = self._volume('available')
         # Same host, not made yet: the driver would refuse to connect it.
         creating = self._volume('creating', in_driver=False)
         failed = self._volume('error', in_driver=False)
         rows = self._waiting(ready, creating, failed)
         outcomes = launch_batch.launch_wait(self.admin, rows, {})
-        self.assertEqual(('launch_spawn', {}), outcomes[rows[0].id])
+        # Placed on the only compute host, exported for its connector.
+        self.assertEqual(('launch_spawn', {'host': 'test-host'}),
+                         outcomes[rows[0].id])
         self.assertIsInstance(outcomes[rows[1].id], tasks.Retry)
         self.assertIsInstance(outcomes[rows[2].id], tasks.StepFailed)
         [device] = self._devices(rows[0].id)
         self.assertEqual('attached', device.status)
         self.assertEqual(ready.id, jsonutils.loads(
             device.connection_info)['data']['volume_id'])
+        self.assertEqual(self.compute_driver.get_volume_connector(),
+                         jsonutils.loads(device.connector))
+        self.assertEqual([{'connector': jsonutils.loads(device.connector),
+                           'instance_id': rows[0].id}],
+                         self.volume_driver.connections[ready.id])
         self.assertEqual('in-use', db.volume_get(self.admin, ready.id).status)
         for row in rows[1:]:
             [device] = self._devices(row.id)
@@ -366,6 +374,7 @@ class LaunchTestCase(base.ServiceTestCase):
                           if c[0] == 'initialize_connection'])
 
     def test_launch_connect_rows_changed_under_it(self):
+        self._start_compute()
         volumes = [self._volume('available') for _ in range(3)]
         rows = self._waiting(*volumes)
         devices = {r.id: self._devices(r.id)[0] for r in rows}
@@ -383,9 +392,33 @@ class LaunchTestCase(base.ServiceTestCase):
         outcomes = launch_batch.launch_connect(self.admin, rows, {})
         self.assertIsInstance(outcomes[rows[0].id], RuntimeError)
         self.assertIsInstance(outcomes[rows[1].id], RuntimeError)
-        self.assertEqual(('launch_spawn', {}), outcomes[rows[2].id])
+        self.assertEqual(('launch_spawn', {'host': 'test-host'}),
+                         outcomes[rows[2].id])
+
+    def test_launch_connect_needs_a_compute_host(self):
+        rows = self._waiting(self._volume('available'))
+        outcomes = launch_batch.launch_connect(self.admin, rows, {})
+        self.assertEqual('Server.InsufficientInstanceCapacity',
+                         outcomes[rows[0].id].code)
+        self.assertEqual([], [c for c in self.volume_driver.calls
+                              if c[0] == 'initialize_connection'])
+
+    def test_launch_connect_of_a_moved_instance_goes_alone(self):
+        # Exported for another host before a crash: the single step
+        # revokes that export first.
+        self._start_compute()
+        rows = self._waiting(self._volume('available'))
+        [device] = self._devices(rows[0].id)
+        db.block_device_update(device.id, {
+            'connection_info': '{"driver_volume_type": "fake"}',
+            'connector': '{"host": "gone-host"}'})
+        outcomes = launch_batch.launch_connect(self.admin, rows, {})
+        self.assertIsInstance(outcomes[rows[0].id], RuntimeError)
+        self.assertEqual([], [c for c in self.volume_driver.calls
+                              if c[0] == 'initialize_connection'])
 
     def test_launch_connect_host_failure(self):
+        self._start_compute()
         volumes = [self._volume('available') for _ in range(2)]
         rows = self._waiting(*volumes)
         self.volume_driver.fail_next('initialize_connection')
@@ -395,12 +428,13 @@ class LaunchTestCase(base.ServiceTestCase):
             self.assertIsInstance(outcomes[row.id], Exception)
             self.assertIsNone(self._devices(row.id)[0].connection_info)
 
-    def test_launch_spawn_places_then_boots(self):
+    def test_launch_spawn_boots_on_live_hosts_only(self):
         self._start_compute()
-        rows = self._create([[]] * 3, task='launch_spawn')
+        # Placed on a host that died since: the single step takes over.
+        rows = self._create([[]] * 3, task='launch_spawn', host='gone')
         outcomes = launch_batch.launch_spawn(self.admin, rows, {})
-        self.assertEqual({r.id: ('launch_spawn', {'host': 'test-host'})
-                          for r in rows}, outcomes)
+        for row in rows:
+            self.assertIsInstance(outcomes[row.id], RuntimeError)
         self.assertEqual({}, self.compute_driver.guests)
         rows = self._create([[]] * 2, task='launch_spawn',
                             host='test-host')

@@ -227,6 +227,128 @@ class LibvirtDriverTest(base.TestCase):
         self.assertNotEqual(compute_driver.POWER_RUNNING,
                             self.driver.get_power_state(self.instance))
 
+    # Volumes: serial, alias, device info, connector -----------------------
+
+    def test_volume_disks_carry_serial_and_alias(self):
+        infos = self.driver.spawn(self.instance, self.bdi)
+        self.assertEqual({'/dev/sda1': {'type': 'local',
+                                        'path': self.root}}, infos)
+        disks = self._xml().findall('./devices/disk')
+        self.assertEqual(('vol-uuid', 'ua-vol-uuid'),
+                         (disks[0].findtext('serial'),
+                          disks[0].find('alias').get('name')))
+        # The ephemeral disk keeps its virtual name as serial, no alias.
+        self.assertEqual(('ephemeral0', None),
+                         (disks[1].findtext('serial'),
+                          disks[1].find('alias')))
+        # A repeated spawn answers what the first connected.
+        self.assertEqual(infos, self.driver.spawn(self.instance, self.bdi))
+
+    def _rbd(self, volume_id='data-vol'):
+        return {'driver_volume_type': 'rbd',
+                'data': {'name': 'volumes/volume-%s' % volume_id,
+                         'hosts': ['127.0.0.1'], 'ports': ['6789'],
+                         'auth_enabled': False, 'volume_id': volume_id}}
+
+    def _record(self, method):
+        """Replace a virDomain method the test hypervisor lacks."""
+        calls = []
+        self.useFixture(fixtures.MonkeyPatch(
+            'libvirt.virDomain.%s' % method,
+            lambda domain, *args: calls.append(args) or 0))
+        return calls
+
+    def test_hot_plug_gives_serial_and_alias(self):
+        self.driver.spawn(self.instance, self.bdi)
+        attached = self._record('attachDeviceFlags')
+        info = self.driver.attach_volume(self.instance, self._rbd(),
+                                         '/dev/sdf', volume_id='data-vol')
+        self.assertIsNone(info)
+        [(xml, flags)] = attached
+        disk = ET.fromstring(xml)
+        self.assertEqual(('network', 'data-vol', 'ua-data-vol', 'vdd'),
+                         (disk.get('type'), disk.findtext('serial'),
+                          disk.find('alias').get('name'),
+                          disk.find('target').get('dev')))
+
+    def test_hot_detach_finds_any_disk_by_alias(self):
+        # An RBD network disk has no host path to look for.
+        self.bdi.append({'device_name': '/dev/sdf', 'boot_index': -1,
+                         'volume_id': 'data-vol', 'virtual_name': None,
+                         'connection_info': self._rbd()})
+        self.driver.spawn(self.instance, self.bdi)
+        detached = self._record('detachDeviceFlags')
+        self.driver.detach_volume(self.instance, self._rbd(), '/dev/sdf',
+                                  volume_id='data-vol')
+        [(xml, flags)] = detached
+        disk = ET.fromstring(xml)
+        self.assertEqual(('ua-data-vol', 'volumes/volume-data-vol'),
+                         (disk.find('alias').get('name'),
+                          disk.find('source').get('name')))
+        self.assertTrue(flags & libvirt_driver.libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        # A volume the guest does not have is only disconnected.
+        self.driver.detach_volume(self.instance, self._rbd('other'),
+                                  '/dev/sdg', volume_id='other')
+        self.assertEqual(1, len(detached))
+
+    def test_hot_detach_of_a_disk_from_before_aliases(self):
+        # Defined by an older release: found by its serial.
+        self.driver.spawn(self.instance, self.bdi)
+        domain = self.driver._lookup(self.instance)
+        root = ET.fromstring(domain.XMLDesc(0))
+        for disk in root.iter('disk'):
+            for alias in disk.findall('alias'):
+                disk.remove(alias)
+        with mock.patch.object(self.driver, '_disks',
+                               return_value=root.findall('./devices/disk')):
+            detached = self._record('detachDeviceFlags')
+            self.driver.detach_volume(self.instance,
+                                      self.bdi[0]['connection_info'],
+                                      '/dev/sda1', volume_id='vol-uuid')
+        self.assertEqual(self.root, ET.fromstring(detached[0][0]).find(
+            'source').get('file'))
+
+    def test_a_restarted_driver_disconnects_with_the_stored_device_info(self):
+        infos = self.driver.spawn(self.instance, self.bdi)
+        restarted = libvirt_driver.LibvirtDriver(CONF)
+        restarted.init_host('test-host')
+        stored = [dict(d, device_info=infos.get(d['device_name']))
+                  for d in self.bdi]
+        with mock.patch.object(libvirt_driver.libvirt_volume.LocalVolume,
+                               'disconnect') as disconnect:
+            restarted.destroy(self.instance, stored)
+        disconnect.assert_called_once_with(
+            self.bdi[0]['connection_info'],
+            {'type': 'local', 'path': self.root})
+
+    def test_volume_connector_from_os_brick(self):
+        self.config.config(block_storage_ip='192.0.2.5',
+                           volume_use_multipath=True, group='libvirt')
+        properties = {'host': 'test-host', 'ip': '192.0.2.5',
+                      'initiator': 'iqn.1993-08.org.debian:01:abc'}
+        with mock.patch.object(
+                libvirt_driver.brick_connector, 'get_connector_properties',
+                return_value=properties) as get:
+            self.assertEqual(properties,
+                             self.driver.get_volume_connector())
+            # Read once: host facts.
+            self.driver.get_volume_connector()
+        get.assert_called_once_with(None, '192.0.2.5', True,
+                                    enforce_multipath=True,
+                                    host=CONF.host)
+
+    def test_volume_connector_without_privileges(self):
+        with mock.patch.object(
+                libvirt_driver.brick_connector, 'get_connector_properties',
+                side_effect=RuntimeError('no privsep helper')):
+            connector = self.driver.get_volume_connector()
+        self.assertEqual(
+            {'host': CONF.host, 'ip': '127.0.0.1', 'multipath': False,
+             'do_local_attach': False},
+            {k: connector[k] for k in ('host', 'ip', 'multipath',
+                                       'do_local_attach')})
+        self.assertNotIn('initiator', connector)
+
     def test_rbd_is_a_network_disk(self):
         xml = config.domain_xml(
             self.instance,
@@ -235,7 +357,7 @@ class LibvirtDriverTest(base.TestCase):
                 'data': {'name': 'volumes/volume-1', 'hosts': ['10.0.0.1'],
                          'ports': ['6789'], 'auth_enabled': True,
                          'auth_username': 'cinder',
-                         'secret_uuid': 'abc'}})[0], 'vol')],
+                         'secret_uuid': 'abc'}})[0], 'vol-1', 'ua-vol-1')],
             'kvm', 'pc', '/tmp/console.log')
         disk = ET.fromstring(xml).find('./devices/disk')
         self.assertEqual('network', disk.get('type'))
@@ -245,6 +367,9 @@ class LibvirtDriverTest(base.TestCase):
         self.assertEqual('10.0.0.1', disk.find('./source/host').get('name'))
         self.assertEqual('abc', disk.find('./auth/secret').get('uuid'))
         self.assertEqual('kvm', ET.fromstring(xml).get('type'))
+        self.assertEqual(('vol-1', 'ua-vol-1'),
+                         (disk.findtext('serial'),
+                          disk.find('alias').get('name')))
 
 
 class LiveSnapshotXmlTest(base.TestCase):

@@ -94,3 +94,40 @@ class DirectKernelBootTest(base.TestCase):
                                           self.ramdisk['id'])
         self.assertRaises(image_backend.ImageDataError, self._spawn)
         self.assertEqual({}, self.driver.guests)
+
+
+class VolumeConnectionTest(base.TestCase):
+    """Connectors and os-brick device info through the manager."""
+
+    def setUp(self):
+        super().setUp()
+        self.driver = fake_compute.FakeDriver(CONF)
+        self.manager = compute_manager.ComputeManager(host='h1',
+                                                      driver=self.driver)
+        self.manager.init_host()
+        self.instance = {'id': str(uuid.uuid4()), 'ec2_id': 'i-1',
+                         'vcpus': 1, 'memory_mb': 64, 'user_data': None}
+        self.info = {'driver_volume_type': 'fake',
+                     'data': {'volume_id': 'vol'}}
+
+    def test_connector_of_this_host(self):
+        connector = self.manager.get_connector(None)
+        self.assertEqual('h1', connector['host'])
+        self.assertIn('initiator', connector)
+
+    def test_spawn_and_attach_answer_the_device_info(self):
+        bdi = [{'device_name': '/dev/vda', 'boot_index': 0,
+                'volume_id': 'root', 'connection_info': self.info}]
+        self.assertEqual(
+            {'/dev/vda': self.driver._device_info(self.instance,
+                                                  '/dev/vda')},
+            self.manager.spawn(None, self.instance, bdi))
+        info = self.manager.attach_volume(None, self.instance, self.info,
+                                          '/dev/vdb', volume_id='vol')
+        self.assertEqual(self.driver._device_info(self.instance,
+                                                  '/dev/vdb'), info)
+        self.manager.detach_volume(None, self.instance, self.info,
+                                   '/dev/vdb', volume_id='vol',
+                                   device_info=info)
+        self.assertEqual([(self.instance['id'], '/dev/vdb', info)],
+                         self.driver.disconnected)

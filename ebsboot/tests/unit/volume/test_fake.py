@@ -145,13 +145,14 @@ class FakeDriverTestCase(testtools.TestCase):
         volume = _volume()
         self.driver.create_volume(volume)
         connector = {'host': 'h1'}
-        info = self.driver.initialize_connection(volume, connector)
+        info = self.driver.initialize_connection(volume, connector, 'i1')
         self.assertEqual('fake', info['driver_volume_type'])
         self.assertEqual(volume['id'], info['data']['volume_id'])
-        self.driver.initialize_connection(volume, connector)
-        self.assertEqual([connector], self.driver.connections[volume['id']])
-        self.driver.terminate_connection(volume, connector)
-        self.driver.terminate_connection(volume, connector)
+        self.driver.initialize_connection(volume, connector, 'i1')
+        self.assertEqual([{'connector': connector, 'instance_id': 'i1'}],
+                         self.driver.connections[volume['id']])
+        self.driver.terminate_connection(volume, connector, 'i1')
+        self.driver.terminate_connection(volume, connector, 'i1')
         self.assertEqual({}, self.driver.connections)
         self.assertRaises(exception.VolumeDriverError,
                           self.driver.initialize_connection, _volume(),

@@ -248,11 +248,22 @@ class ManyVolumesTest(base.TestCase):
             db.volume_create(self.ctxt, _volume(ec2_id, 'available',
                                                 'test-host'))
             self.driver.create_volume({'id': ec2_id + '-uuid', 'size': 1})
-        connector = {'host': 'ebsboot'}
+        connector = {'host': 'compute-1', 'ip': '127.0.0.1'}
         infos = self.manager.initialize_connections(
-            self.ctxt, ['vol-a-uuid', 'vol-b-uuid', 'nope'], connector)
-        self.assertEqual(
-            {volume_id: self.driver.initialize_connection(
-                {'id': volume_id}, connector)
-             for volume_id in ('vol-a-uuid', 'vol-b-uuid')}, infos)
-        self.assertEqual([connector], self.driver.connections['vol-a-uuid'])
+            self.ctxt, ['vol-a-uuid', 'vol-b-uuid', 'nope'], connector,
+            instance_ids={'vol-a-uuid': 'i1'})
+        self.assertEqual({'vol-a-uuid', 'vol-b-uuid'}, set(infos))
+        self.assertEqual('vol-a-uuid',
+                         infos['vol-a-uuid']['data']['volume_id'])
+        self.assertEqual([{'connector': connector, 'instance_id': 'i1'}],
+                         self.driver.connections['vol-a-uuid'])
+        self.assertEqual([{'connector': connector, 'instance_id': None}],
+                         self.driver.connections['vol-b-uuid'])
+        self.manager.terminate_connection(self.ctxt, 'vol-a-uuid', connector,
+                                          instance_id='i1')
+        self.assertNotIn('vol-a-uuid', self.driver.connections)
+        # An old controller (1.3) names no instance.
+        self.manager.initialize_connection(self.ctxt, 'vol-a-uuid',
+                                           connector)
+        self.assertEqual([{'connector': connector, 'instance_id': None}],
+                         self.driver.connections['vol-a-uuid'])

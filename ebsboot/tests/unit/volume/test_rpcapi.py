@@ -1,4 +1,4 @@
-"""The volume RPC client: 1.1 and 1.2 calls and their 1.0 fallbacks."""
+"""The volume RPC client: calls after 1.0 and their fallbacks."""
 
 from unittest import mock
 
@@ -24,6 +24,11 @@ class VolumeAPITest(base.TestCase):
     def _old_server(self):
         self.client.can_send_version.return_value = False
 
+    def _server_at(self, newest):
+        self.client.can_send_version.side_effect = (
+            lambda version: tuple(map(int, version.split('.'))) <=
+            tuple(map(int, newest.split('.'))))
+
     def _prepared(self):
         """(prepare keyword arguments, method, call keyword arguments)."""
         prepared = self.client.prepare.return_value
@@ -36,7 +41,7 @@ class VolumeAPITest(base.TestCase):
         get_client = self.useFixture(fixtures.MockPatch(
             'ebsboot.rpc.get_client', return_value=self.client)).mock
         volume_rpcapi.VolumeAPI()
-        self.assertEqual('1.3', get_client.call_args.kwargs['version_cap'])
+        self.assertEqual('1.4', get_client.call_args.kwargs['version_cap'])
         self.config.config(volume='1.0', group='upgrade_levels')
         volume_rpcapi.VolumeAPI()
         self.assertEqual('1.0', get_client.call_args.kwargs['version_cap'])
@@ -75,13 +80,51 @@ class VolumeAPITest(base.TestCase):
         infos = {'a': {'data': 1}, 'b': {'data': 2}}
         self.client.prepare.return_value.call.return_value = infos
         self.assertEqual(infos, self.api.initialize_connections(
-            self.ctxt, 'h1', ['a', 'b'], CONNECTOR))
-        self.client.can_send_version.assert_called_once_with('1.1')
+            self.ctxt, 'h1', ['a', 'b'], CONNECTOR,
+            instance_ids={'a': 'i1', 'b': 'i2'}))
+        self.client.can_send_version.assert_called_once_with('1.4')
+        self.assertEqual(
+            [({'version': '1.4', 'server': 'h1'}, 'call',
+              'initialize_connections',
+              {'volume_ids': ['a', 'b'], 'connector': CONNECTOR,
+               'instance_ids': {'a': 'i1', 'b': 'i2'}})],
+            self._prepared())
+
+    def test_initialize_connections_of_a_1_3_server(self):
+        self._server_at('1.3')
+        self.client.prepare.return_value.call.return_value = {}
+        self.api.initialize_connections(self.ctxt, 'h1', ['a', 'b'],
+                                        CONNECTOR, instance_ids={'a': 'i1'})
         self.assertEqual(
             [({'version': '1.1', 'server': 'h1'}, 'call',
               'initialize_connections',
               {'volume_ids': ['a', 'b'], 'connector': CONNECTOR})],
             self._prepared())
+
+    def test_one_connection_with_its_instance(self):
+        self.api.initialize_connection(self.ctxt, {'id': 'a', 'host': 'h1'},
+                                       CONNECTOR, instance_id='i1')
+        self.api.terminate_connection(self.ctxt, {'id': 'a', 'host': 'h1'},
+                                      CONNECTOR, instance_id='i1')
+        self.assertEqual(
+            [({'version': '1.4', 'server': 'h1'}, 'call', method,
+              {'volume_id': 'a', 'connector': CONNECTOR,
+               'instance_id': 'i1'})
+             for method in ('initialize_connection',
+                            'terminate_connection')], self._prepared())
+
+    def test_one_connection_of_a_1_3_server(self):
+        # The instance is not sent: a 1.3 server would refuse the call.
+        self._server_at('1.3')
+        self.api.initialize_connection(self.ctxt, {'id': 'a', 'host': 'h1'},
+                                       CONNECTOR, instance_id='i1')
+        self.api.terminate_connection(self.ctxt, {'id': 'a', 'host': 'h1'},
+                                      CONNECTOR, instance_id='i1')
+        self.assertEqual(
+            [({'version': '1.0', 'server': 'h1'}, 'call', method,
+              {'volume_id': 'a', 'connector': CONNECTOR})
+             for method in ('initialize_connection',
+                            'terminate_connection')], self._prepared())
 
     def test_initialize_connections_falls_back_to_1_0(self):
         self._old_server()
@@ -105,8 +148,7 @@ class VolumeAPITest(base.TestCase):
 
     def test_1_0_methods_stay_at_1_0(self):
         self.api.create_volume(self.ctxt, {'id': 'a', 'host': 'h1'})
-        self.api.initialize_connection(self.ctxt, {'id': 'a', 'host': 'h1'},
-                                       CONNECTOR)
+        self.api.delete_volume(self.ctxt, {'id': 'a', 'host': 'h1'})
         self.assertEqual(
             [{'version': '1.0', 'server': 'h1'}] * 2,
             [c[1] for c in self.client.prepare.call_args_list])
