@@ -12,7 +12,8 @@ READ_ACTIONS = (
     'DescribeInstanceTypes', 'DescribeAccountAttributes',
     'DescribeVolumeStatus', 'DescribeVolumeAttribute',
     'DescribeVolumesModifications',
-    'DescribeSnapshotAttribute',
+    'DescribeSnapshotAttribute', 'DescribeKeyPairs', 'DescribeVpcs',
+    'DescribeSubnets',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
@@ -22,7 +23,8 @@ WRITE_ACTIONS = (
     'CreateImage', 'CreateTags', 'DeleteTags', 'ModifyVolumeAttribute',
     'RebootInstances', 'ModifyVolume', 'ModifySnapshotAttribute',
     'ResetSnapshotAttribute', 'ResetImageAttribute',
-    'ResetInstanceAttribute', 'CopySnapshot',
+    'ResetInstanceAttribute', 'CopySnapshot', 'CreateKeyPair',
+    'ImportKeyPair', 'DeleteKeyPair',
 )
 
 

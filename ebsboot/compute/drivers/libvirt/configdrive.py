@@ -14,6 +14,12 @@ import tempfile
 from oslo_concurrency import processutils
 
 
+def wanted(instance):
+    """Whether the instance has anything for a config drive."""
+    return (instance.get('user_data') is not None or
+            bool(instance.get('key_data')))
+
+
 def build(path, instance, tool='genisoimage'):
     """Write the config drive of ``instance`` to ``path`` (atomically)."""
     meta = {
@@ -25,6 +31,12 @@ def build(path, instance, tool='genisoimage'):
         'meta': {'ec2_id': instance['ec2_id']},
         'launch_index': 0,
     }
+    if instance.get('key_data'):
+        # Nova's layout: the key by name, and in ``keys`` with its type.
+        name = instance.get('key_name') or 'default'
+        meta['public_keys'] = {name: instance['key_data']}
+        meta['keys'] = [{'name': name, 'type': 'ssh',
+                         'data': instance['key_data']}]
     staging = tempfile.mkdtemp(prefix='configdrive-')
     try:
         latest = os.path.join(staging, 'openstack', 'latest')

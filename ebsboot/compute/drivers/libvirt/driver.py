@@ -224,7 +224,7 @@ class LibvirtDriver(driver.ComputeDriver):
         disks = self._connect_disks(instance, block_device_info)
         fileperms.qemu_dir(self._instance_dir(instance), self.conf)
         drive = None
-        if instance.get('user_data') is not None:
+        if configdrive.wanted(instance):
             drive_path = os.path.join(self._instance_dir(instance),
                                       'config-drive.iso')
             configdrive.build(drive_path, instance,

@@ -28,10 +28,10 @@ class MigrationsTest(base.TestCase):
         self.assertEqual([], diff)
 
     def test_sync_is_idempotent_and_versioned(self):
-        self.assertEqual('0008', migration.head_revision())
-        self.assertEqual('0008', migration.db_version())
+        self.assertEqual('0010', migration.head_revision())
+        self.assertEqual('0010', migration.db_version())
         migration.db_sync()
-        self.assertEqual('0008', migration.db_version())
+        self.assertEqual('0010', migration.db_version())
 
     def test_fresh_database_has_no_version(self):
         engine = sa.create_engine('sqlite://')
