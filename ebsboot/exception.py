@@ -193,3 +193,36 @@ InvalidVolumeZoneMismatch = _error(
 # Tag errors
 InvalidID = _error('InvalidID', message="The ID '%(id)s' is not valid")
 TagLimitExceeded = _error('TagLimitExceeded')
+
+# Key pair errors
+InvalidKeyPairNotFound = _error(
+    'InvalidKeyPairNotFound', code='InvalidKeyPair.NotFound',
+    message="The key pair '%(name)s' does not exist")
+# AWS has no Malformed code of its own for key pair ids.
+InvalidKeyPairIDMalformed = _error(
+    'InvalidKeyPairIDMalformed', code='InvalidKeyPair.NotFound',
+    message="The key pair '%(id)s' does not exist")
+InvalidKeyPairDuplicate = _error(
+    'InvalidKeyPairDuplicate', code='InvalidKeyPair.Duplicate',
+    message="The keypair '%(name)s' already exists.")
+InvalidKeyFormat = _error('InvalidKeyFormat', code='InvalidKey.Format')
+
+# VPC errors
+InvalidVpcIDMalformed = _error(
+    'InvalidVpcIDMalformed', code='InvalidVpcID.Malformed',
+    message='Invalid id: "%(id)s" (expecting "vpc-...")')
+InvalidVpcIDNotFound = _error(
+    'InvalidVpcIDNotFound', code='InvalidVpcID.NotFound',
+    message="The vpc ID '%(id)s' does not exist")
+InvalidSubnetIDMalformed = _error(
+    'InvalidSubnetIDMalformed', code='InvalidSubnetID.Malformed',
+    message='Invalid id: "%(id)s" (expecting "subnet-...")')
+InvalidSubnetIDNotFound = _error(
+    'InvalidSubnetIDNotFound', code='InvalidSubnetID.NotFound',
+    message="The subnet ID '%(id)s' does not exist")
+InsufficientFreeAddressesInSubnet = _error(
+    'InsufficientFreeAddressesInSubnet')
+MALFORMED['vpc'] = InvalidVpcIDMalformed
+NOT_FOUND['vpc'] = InvalidVpcIDNotFound
+MALFORMED['subnet'] = InvalidSubnetIDMalformed
+NOT_FOUND['subnet'] = InvalidSubnetIDNotFound

@@ -31,6 +31,7 @@ from oslo_utils import timeutils
 from ebsboot.cloud import images as cloud_images
 from ebsboot.cloud import tasks
 from ebsboot.cloud import volumes as cloud_volumes
+from ebsboot.cloud import vpcs
 from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
@@ -66,6 +67,30 @@ def instance_dict(instance):
                 instance.ramdisk_id),
             'root_device_name': instance.root_device_name,
             'shutdown_behavior': instance.shutdown_behavior,
+            'project_id': instance.project_id,
+            'key_name': instance.key_name,
+            'key_data': instance.key_data,
+            'network': network_info(instance)}
+
+
+def network_info(instance):
+    """The instance's interface as the compute host sets it up.
+
+    None for instances launched before ebsboot gave them one.
+    """
+    if not instance.private_ip_address or not instance.subnet_id:
+        return None
+    subnet = db.subnet_get(ebs_context.get_admin_context(),
+                           instance.subnet_id)
+    if subnet is None:
+        return None
+    return {'mac_address': instance.mac_address,
+            'ip_address': instance.private_ip_address,
+            'cidr': subnet.cidr_block,
+            'gateway': vpcs.gateway(subnet.cidr_block),
+            'subnet_id': subnet.id,
+            'subnet_ec2_id': subnet.ec2_id,
+            'vpc_ec2_id': subnet.vpc_ec2_id,
             'project_id': instance.project_id}
 
 
@@ -404,6 +429,7 @@ def launch_rollback(admin, instance, data):
     code, message = data.get('failure') or ('Server.InternalError',
                                             'Launch failed.')
     return None, {'state': 'terminated', 'terminated_at': _now(),
+                  'private_ip_address': None,
                   'state_reason_code': code,
                   'state_reason_message': message}
 
@@ -562,7 +588,9 @@ def terminate_destroy(admin, instance, data):
 
 def terminate_volumes(admin, instance, data):
     release_volumes(instance)
-    values = {'state': 'terminated', 'terminated_at': _now()}
+    # The private address is free for another instance from now on.
+    values = {'state': 'terminated', 'terminated_at': _now(),
+              'private_ip_address': None}
     if data.get('reason'):
         values['state_reason_code'], values['state_reason_message'] = \
             data['reason']

@@ -20,12 +20,14 @@ from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import flows
 from ebsboot.cloud import images as cloud_images
+from ebsboot.cloud import keypairs as cloud_keypairs
 # Adds the batched launch steps to the launch flow.
 from ebsboot.cloud import launch_batch  # noqa: F401
 from ebsboot.cloud import modifications as cloud_modifications
 from ebsboot.cloud import tasks
 from ebsboot.cloud import validation
 from ebsboot.cloud import volumes as cloud_volumes
+from ebsboot.cloud import vpcs as cloud_vpcs
 from ebsboot.compute import rpcapi as compute_rpcapi
 from ebsboot.conf import compute as compute_conf
 from ebsboot.conf import CONF
@@ -98,7 +100,8 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
                   client_token=None, disable_api_termination=False,
                   disable_api_stop=False, shutdown_behavior='stop',
                   block_device_mappings=(), kernel_id=None,
-                  ramdisk_id=None, tags=None):
+                  ramdisk_id=None, tags=None, key_name=None,
+                  subnet_id=None):
     """Launch instances; returns their rows (one reservation).
 
     ``tags``: ``{'instance'|'volume': {key: value}}`` (checked) of the
@@ -129,6 +132,8 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
     if instance_type not in types:
         raise exception.InvalidParameterValue(
             "Invalid value '%s' for InstanceType." % instance_type)
+    if subnet_id is not None:
+        ec2ids.check('subnet', subnet_id)
     zone = zone or CONF.default_availability_zone
     if zone != CONF.default_availability_zone:
         raise exception.InvalidParameterValue(
@@ -138,6 +143,9 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
             "Invalid value '%s' for InstanceInitiatedShutdownBehavior."
             % shutdown_behavior)
     user_data = _check_user_data(user_data)
+    key_data = None
+    if key_name is not None:
+        key_data = cloud_keypairs.get_key_pair(context, key_name).public_key
 
     image = cloud_images.get_image(context, image_ec2_id)
     root_device_name, image_bdms = bdm_utils.from_nova(image['properties'])
@@ -159,6 +167,7 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
     ramdisk_id = ramdisk_id or props.get('ramdisk_id')
     cloud_images.check_boot_images(context, kernel_id, ramdisk_id)
 
+    subnet = cloud_vpcs.launch_subnet(context, subnet_id, zone)
     vcpus, memory_mb = types[instance_type]
     reservation_id = ec2ids.new_id('r')
     runner = tasks.get_runner()
@@ -189,15 +198,39 @@ def run_instances(context, image_ec2_id, min_count=1, max_count=1,
             'short_root_device_name': bdm_utils.root_is_short(props),
             'kernel_id': kernel_id, 'ramdisk_id': ramdisk_id,
             'state_transition_reason': '',
+            'key_name': key_name, 'key_data': key_data,
+            'subnet_id': subnet.id, 'subnet_ec2_id': subnet.ec2_id,
+            'vpc_ec2_id': subnet.vpc_ec2_id,
+            'mac_address': cloud_vpcs.new_mac_address(),
         }
         devices = [_device_values(b, root_device_name) for b in merged]
         instances.append((values, devices))
-    rows = db.instance_create_many(context, instances,
-                                   tags.get('instance'))
+    rows = _create_with_addresses(context, subnet, instances,
+                                  tags.get('instance'))
     runner.kick_many([row.id for row in rows])
     LOG.info('Launching %s from %s', ', '.join(r.ec2_id for r in rows),
              image_ec2_id)
     return rows
+
+
+def _create_with_addresses(context, subnet, instances, tags,
+                           attempts=5):
+    """Create the instances, each with a free address of the subnet.
+
+    A parallel launch taking the same address makes the unique key
+    refuse the whole batch: it is tried again with fresh addresses.
+    """
+    for attempt in range(attempts):
+        addresses = cloud_vpcs.allocate_addresses(subnet, len(instances))
+        for (values, _devices), address in zip(instances, addresses):
+            values['private_ip_address'] = address
+        try:
+            return db.instance_create_many(context, instances, tags)
+        except db.DuplicateError:
+            if attempt == attempts - 1:
+                raise exception.InsufficientFreeAddressesInSubnet(
+                    'The addresses of subnet %s are being taken by other '
+                    'launches; try again.' % subnet.ec2_id)
 
 
 def _device_values(mapping, root_device_name):

@@ -9,7 +9,9 @@ Tags of a resource go with it (the database deletes them with the row,
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import images as cloud_images
 from ebsboot.cloud import instances as cloud_instances
+from ebsboot.cloud import keypairs as cloud_keypairs
 from ebsboot.cloud import volumes as cloud_volumes
+from ebsboot.cloud import vpcs as cloud_vpcs
 from ebsboot.db import api as db
 from ebsboot import exception
 
@@ -21,7 +23,8 @@ RESERVED_PREFIX = 'aws:'
 
 #: Resource types of the resources that can be tagged, by id prefix.
 KINDS = {'i': 'instance', 'vol': 'volume', 'snap': 'snapshot',
-         'ami': 'image', 'aki': 'image', 'ari': 'image'}
+         'ami': 'image', 'aki': 'image', 'ari': 'image', 'key': 'key-pair',
+         'vpc': 'vpc', 'subnet': 'subnet'}
 RESOURCE_TYPES = tuple(sorted(set(KINDS.values())))
 
 
@@ -120,6 +123,12 @@ def _resources(context, ec2_ids):
         cloud_volumes.list_volumes(context, by_type['volume'])
     if 'snapshot' in by_type:
         cloud_volumes.list_snapshots(context, by_type['snapshot'])
+    if 'vpc' in by_type:
+        cloud_vpcs.list_vpcs(context, by_type['vpc'])
+    if 'subnet' in by_type:
+        cloud_vpcs.list_subnets(context, by_type['subnet'])
+    if 'key-pair' in by_type:
+        cloud_keypairs.list_key_pairs(context, ec2_ids=by_type['key-pair'])
     for ec2_id in by_type.get('image', ()):
         # Images others share are tagged too; the tags are the project's.
         cloud_images.get_image(context, ec2_id, cloud_images.IMAGE_TYPES)

@@ -595,7 +595,11 @@ def instance_create_many(context, instances, tags=None):
             for device in block_devices:
                 session.add(models.BlockDevice(instance_id=values['id'],
                                                **device))
-        session.flush()
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            # A private address another launch took meanwhile.
+            raise DuplicateError(e.columns)
         return rows
 
 
@@ -857,11 +861,78 @@ def _update_group(session, group):
             if update[1] not in matched}
 
 
+# Key pairs ----------------------------------------------------------------
+
+def key_pair_create(context, values, tags=None):
+    """A new key pair; DuplicateError if the project has that name."""
+    return _create(context, models.KeyPair, values, tags)
+
+
+def key_pair_get_by_name(context, name):
+    return _get(context, models.KeyPair, name=name)
+
+
+def key_pair_list(context, ec2_ids=None, names=None):
+    with _reader(context) as session:
+        query = _scoped(context, session, models.KeyPair)
+        if ec2_ids is not None:
+            query = query.filter(models.KeyPair.ec2_id.in_(ec2_ids))
+        if names is not None:
+            query = query.filter(models.KeyPair.name.in_(names))
+        return query.order_by(models.KeyPair.name).all()
+
+
+def key_pair_destroy(context, key_pair_id):
+    return _destroy(context, models.KeyPair, key_pair_id)
+
+
+# VPCs and subnets ---------------------------------------------------------
+
+def vpc_list(context, ec2_ids=None, ids=None, **by):
+    return _list(context, models.Vpc, ec2_ids, ids, **by)
+
+
+def subnet_list(context, ec2_ids=None, ids=None, **by):
+    return _list(context, models.Subnet, ec2_ids, ids, **by)
+
+
+def subnet_get(context, subnet_id):
+    return _get(context, models.Subnet, id=subnet_id)
+
+
+@retry_on_lock
+def default_vpc_create(context, vpc, subnets):
+    """Create a default VPC and its subnets in one transaction.
+
+    DuplicateError if the project has one already (a parallel request
+    made it).
+    """
+    with _writer(context) as session:
+        session.add(models.Vpc(**vpc))
+        for subnet in subnets:
+            session.add(models.Subnet(**subnet))
+        try:
+            session.flush()
+        except db_exc.DBDuplicateEntry as e:
+            raise DuplicateError(e.columns)
+
+
+def subnet_addresses(subnet_id):
+    """The private addresses taken in a subnet (any project)."""
+    table = models.Instance.__table__.c
+    with _reader(ebs_context.get_admin_context()) as session:
+        return {row[0] for row in session.connection().execute(
+            sa.select(table.private_ip_address).where(
+                table.subnet_id == subnet_id,
+                table.private_ip_address.isnot(None)))}
+
+
 # Tags ---------------------------------------------------------------------
 
 #: The resource type of the tags of each tagged model's rows.
 TAGGED = {models.Volume: 'volume', models.Snapshot: 'snapshot',
-          models.Instance: 'instance'}
+          models.Instance: 'instance', models.KeyPair: 'key-pair',
+          models.Vpc: 'vpc', models.Subnet: 'subnet'}
 
 
 class TagLimitError(Exception):

@@ -153,6 +153,9 @@ class Instance(BASE, EbsbootBase):
     __table_args__ = (
         sa.Index('ix_instances0project_id0client_token', 'project_id',
                  'client_token'),
+        sa.UniqueConstraint(
+            'subnet_id', 'private_ip_address',
+            name='uniq_instances0subnet_id0private_ip_address'),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)
@@ -188,6 +191,17 @@ class Instance(BASE, EbsbootBase):
     state_transition_reason = sa.Column(sa.String(255), nullable=True)
     launched_at = sa.Column(sa.DateTime, nullable=True)
     terminated_at = sa.Column(sa.DateTime, nullable=True)
+    # The key pair it was launched with: its name and public key (kept
+    # even if the pair is deleted, as in EC2).
+    key_name = sa.Column(sa.String(255), nullable=True)
+    key_data = sa.Column(sa.Text, nullable=True)
+    # Its place in a subnet; the address is released (NULL) at
+    # termination.
+    subnet_id = sa.Column(sa.String(36), nullable=True)
+    subnet_ec2_id = sa.Column(sa.String(32), nullable=True)
+    vpc_ec2_id = sa.Column(sa.String(32), nullable=True)
+    private_ip_address = sa.Column(sa.String(39), nullable=True)
+    mac_address = sa.Column(sa.String(17), nullable=True)
 
 
 class BlockDevice(BASE, EbsbootBase):
@@ -269,6 +283,60 @@ class SnapshotPermission(BASE, models.ModelBase):
     grantee = sa.Column(sa.String(255), nullable=False)
     created_at = sa.Column(sa.DateTime, nullable=False,
                            default=lambda: timeutils.utcnow())
+
+
+class KeyPair(BASE, EbsbootBase):
+    """An SSH public key of a project (EC2 key pair ``key-...``)."""
+    __tablename__ = 'key_pairs'
+    __table_args__ = (
+        sa.UniqueConstraint('project_id', 'name',
+                            name='uniq_key_pairs0project_id0name'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    ec2_id = sa.Column(sa.String(32), nullable=False, unique=True)
+    project_id = sa.Column(sa.String(255), nullable=False)
+    name = sa.Column(sa.String(255), nullable=False)
+    key_type = sa.Column(sa.String(16), nullable=False)
+    fingerprint = sa.Column(sa.String(128), nullable=False)
+    # OpenSSH format: "<type> <base64>".
+    public_key = sa.Column(sa.Text, nullable=False)
+
+
+DEFAULT_VPC = sa.text('is_default')
+
+
+class Vpc(BASE, EbsbootBase):
+    """A VPC of a project; today only its default one."""
+    __tablename__ = 'vpcs'
+    __table_args__ = (
+        sa.Index('uniq_vpcs0default_project', 'project_id', unique=True,
+                 sqlite_where=DEFAULT_VPC, postgresql_where=DEFAULT_VPC),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    ec2_id = sa.Column(sa.String(32), nullable=False, unique=True)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    cidr_block = sa.Column(sa.String(43), nullable=False)
+    is_default = sa.Column(sa.Boolean, nullable=False)
+
+
+class Subnet(BASE, EbsbootBase):
+    """A subnet of a VPC in one availability zone."""
+    __tablename__ = 'subnets'
+    __table_args__ = (
+        sa.UniqueConstraint('vpc_id', 'cidr_block',
+                            name='uniq_subnets0vpc_id0cidr_block'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    ec2_id = sa.Column(sa.String(32), nullable=False, unique=True)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    vpc_id = sa.Column(sa.String(36), nullable=False, index=True)
+    vpc_ec2_id = sa.Column(sa.String(32), nullable=False)
+    availability_zone = sa.Column(sa.String(255), nullable=False)
+    cidr_block = sa.Column(sa.String(43), nullable=False)
+    default_for_az = sa.Column(sa.Boolean, nullable=False)
 
 
 class Service(BASE, EbsbootBase):

@@ -12,7 +12,8 @@ READ_ACTIONS = (
     'DescribeInstanceTypes', 'DescribeAccountAttributes',
     'DescribeVolumeStatus', 'DescribeVolumeAttribute',
     'DescribeVolumesModifications',
-    'DescribeSnapshotAttribute',
+    'DescribeSnapshotAttribute', 'DescribeKeyPairs', 'DescribeVpcs',
+    'DescribeSubnets',
 )
 WRITE_ACTIONS = (
     'CreateVolume', 'DeleteVolume', 'CreateSnapshot', 'DeleteSnapshot',
@@ -23,6 +24,7 @@ WRITE_ACTIONS = (
     'RebootInstances', 'ModifyVolume', 'ModifySnapshotAttribute',
     'ResetSnapshotAttribute', 'ResetImageAttribute',
     'ResetInstanceAttribute', 'CopySnapshot', 'CopyImage', 'CreateSnapshots',
+    'CreateKeyPair', 'ImportKeyPair', 'DeleteKeyPair',
 )
 
 

@@ -1,19 +1,20 @@
 """DescribeAccountAttributes.
 
-ebsboot has no VPCs, Elastic IPs or security groups: the account is the
-one of the EC2 platform without a default VPC, and the limits of what it
-does not offer are 0. ``max-instances`` is ``[compute] max_count``, the
-most instances one project may ask for at once.
+The account is one of the VPC platform, with its default VPC (made on
+first use, as DescribeVpcs would); ebsboot has no Elastic IPs or security
+groups, so their limits are 0. ``max-instances`` is ``[compute]
+max_count``, the most instances one project may ask for at once.
 """
 
+from ebsboot.cloud import vpcs as cloud_vpcs
 from ebsboot.conf import CONF
 from ebsboot import exception
 
 
-def _attributes():
+def _attributes(context):
     return {
-        'supported-platforms': ['EC2'],
-        'default-vpc': ['none'],
+        'supported-platforms': ['VPC'],
+        'default-vpc': [cloud_vpcs.ensure_default_vpc(context).ec2_id],
         'max-instances': [str(CONF.compute.max_count)],
         'max-elastic-ips': ['0'],
         'vpc-max-elastic-ips': ['0'],
@@ -23,7 +24,7 @@ def _attributes():
 
 def describe_account_attributes(context, params, request):
     params.check_unknown(('AttributeName', 'DryRun'))
-    attributes = _attributes()
+    attributes = _attributes(context)
     names = params.get_list('AttributeName') or list(attributes)
     for name in names:
         if name not in attributes:

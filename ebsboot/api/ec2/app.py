@@ -18,6 +18,7 @@ from ebsboot.api.ec2 import auth
 from ebsboot.api.ec2 import images
 from ebsboot.api.ec2 import instance_types
 from ebsboot.api.ec2 import instances
+from ebsboot.api.ec2 import keypairs
 from ebsboot.api.ec2 import modifications
 from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import regions
@@ -25,6 +26,7 @@ from ebsboot.api.ec2 import snapshots
 from ebsboot.api.ec2 import tags
 from ebsboot.api.ec2 import volume_status
 from ebsboot.api.ec2 import volumes
+from ebsboot.api.ec2 import vpcs
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
@@ -48,7 +50,7 @@ PROTOCOL_PARAMS = frozenset((
 
 RESOURCE_MODULES = (regions, account, instance_types, volumes,
                     volume_status, modifications, snapshots, images,
-                    instances, tags)
+                    instances, keypairs, tags, vpcs)
 ACTIONS = {}
 for _module in RESOURCE_MODULES:
     ACTIONS.update(_module.ACTIONS)

@@ -10,6 +10,8 @@ from ebsboot.api.ec2 import tags as ec2_tags
 from ebsboot.api.ec2 import xmlutil
 from ebsboot.cloud import bdm as bdm_utils
 from ebsboot.cloud import instances as cloud_instances
+from ebsboot.cloud import vpcs as cloud_vpcs
+from ebsboot.conf import CONF
 from ebsboot.db import api as db
 from ebsboot import exception
 
@@ -25,7 +27,8 @@ INSTANCE_COLUMNS = (
     'launched_at', 'created_at', 'availability_zone', 'kernel_id',
     'ramdisk_id', 'root_device_name', 'short_root_device_name',
     'client_token', 'vcpus',
-    'state_reason_code', 'state_reason_message')
+    'state_reason_code', 'state_reason_message', 'key_name',
+    'subnet_ec2_id', 'vpc_ec2_id', 'private_ip_address', 'mac_address')
 
 # Filters whose plain values narrow the database query.
 QUERY_FILTERS = {
@@ -36,6 +39,10 @@ QUERY_FILTERS = {
     'instance-type': 'instance_type',
     'availability-zone': 'availability_zone',
     'client-token': 'client_token',
+    'key-name': 'key_name',
+    'vpc-id': 'vpc_ec2_id',
+    'subnet-id': 'subnet_ec2_id',
+    'private-ip-address': 'private_ip_address',
 }
 
 DEVICE_COLUMNS = ('device_name', 'short_name', 'volume_ec2_id', 'status',
@@ -70,6 +77,7 @@ def format_instance(instance, devices, tags=()):
         'imageId': instance.image_ec2_id,
         'instanceState': _state(instance.state),
         'reason': instance.state_transition_reason or '',
+        'keyName': instance.key_name,
         'amiLaunchIndex': instance.launch_index,
         'instanceType': instance.instance_type,
         'launchTime': instance.launched_at or instance.created_at,
@@ -98,7 +106,47 @@ def format_instance(instance, devices, tags=()):
     if instance.state_reason_code:
         item['stateReason'] = {'code': instance.state_reason_code,
                                'message': instance.state_reason_message}
+    item.update(_network(instance))
     return item
+
+
+def _region():
+    return CONF.api.region_name
+
+
+def _network(instance):
+    """The VPC elements of an instance with a private address."""
+    address = instance.private_ip_address
+    if not address:
+        return {}
+    dns = cloud_vpcs.dns_name(address, _region())
+    suffix = instance.ec2_id.split('-', 1)[1]
+    return {
+        'privateDnsName': dns,
+        'privateIpAddress': address,
+        'subnetId': instance.subnet_ec2_id,
+        'vpcId': instance.vpc_ec2_id,
+        'sourceDestCheck': True,
+        'networkInterfaceSet': [{
+            'networkInterfaceId': 'eni-' + suffix,
+            'subnetId': instance.subnet_ec2_id,
+            'vpcId': instance.vpc_ec2_id,
+            'ownerId': instance.project_id,
+            'status': 'in-use',
+            'macAddress': instance.mac_address,
+            'privateIpAddress': address,
+            'privateDnsName': dns,
+            'sourceDestCheck': True,
+            'attachment': {'attachmentId': 'eni-attach-' + suffix,
+                           'deviceIndex': 0,
+                           'status': 'attached',
+                           'deleteOnTermination': True,
+                           'networkCardIndex': 0},
+            'privateIpAddressesSet': [{'privateIpAddress': address,
+                                       'privateDnsName': dns,
+                                       'primary': True}],
+            'interfaceType': 'interface'}],
+    }
 
 
 def instance_xml(instance, devices, tags=()):
@@ -139,7 +187,10 @@ def _instance_xml(instance, devices, tags=()):
         f'<imageId>{esc(instance.image_ec2_id)}</imageId>'
         f'<instanceState><code>{cloud_instances.STATE_CODES[instance.state]}'
         f'</code><name>{esc(instance.state)}</name></instanceState>'
-        f'<reason>{esc(instance.state_transition_reason or "")}</reason>'
+        f'<reason>{esc(instance.state_transition_reason or "")}</reason>']
+    if instance.key_name is not None:
+        out.append(f'<keyName>{esc(instance.key_name)}</keyName>')
+    out += [
         f'<amiLaunchIndex>{instance.launch_index}</amiLaunchIndex>'
         f'<instanceType>{esc(instance.instance_type)}</instanceType>']
     if launched is not None:
@@ -192,6 +243,9 @@ def _instance_xml(instance, devices, tags=()):
             out.append(f'<message>{esc(instance.state_reason_message)}'
                        '</message>')
         out.append('</stateReason>')
+    network = _network(instance)
+    if network:
+        out.append(xmlutil.render_fields(network))
     return xmlutil.Raw(''.join(out))
 
 
@@ -266,6 +320,17 @@ def instance_filters(devices):
         'root-device-type': lambda i: 'ebs',
         'root-device-name': root_device_name,
         'client-token': lambda i: i.client_token,
+        'key-name': lambda i: i.key_name,
+        'vpc-id': lambda i: i.vpc_ec2_id,
+        'subnet-id': lambda i: i.subnet_ec2_id,
+        'private-ip-address': lambda i: i.private_ip_address,
+        'private-dns-name': lambda i: cloud_vpcs.dns_name(
+            i.private_ip_address, _region()) or None,
+        'network-interface.subnet-id': lambda i: i.subnet_ec2_id,
+        'network-interface.vpc-id': lambda i: i.vpc_ec2_id,
+        'network-interface.mac-address': lambda i: i.mac_address,
+        'network-interface.addresses.private-ip-address':
+            lambda i: i.private_ip_address,
         'launch-index': lambda i: i.launch_index,
         'kernel-id': lambda i: i.kernel_id,
         'ramdisk-id': lambda i: i.ramdisk_id,
@@ -287,7 +352,7 @@ def run_instances(context, params, request):
         'UserData', 'ClientToken', 'DisableApiTermination', 'DisableApiStop',
         'InstanceInitiatedShutdownBehavior', 'BlockDeviceMapping',
         'KernelId', 'RamdiskId', 'Monitoring', 'EbsOptimized',
-        'TagSpecification', 'DryRun'))
+        'TagSpecification', 'KeyName', 'SubnetId', 'DryRun'))
     tags = ec2_tags.tag_specifications(params, ('instance', 'volume'))
     rows = cloud_instances.run_instances(
         context, params.get_str('ImageId', required=True),
@@ -304,7 +369,8 @@ def run_instances(context, params, request):
         block_device_mappings=params.get_dict_list('BlockDeviceMapping'),
         kernel_id=params.get_str('KernelId'),
         ramdisk_id=params.get_str('RamdiskId'),
-        tags=tags)
+        tags=tags, key_name=params.get_str('KeyName'),
+        subnet_id=params.get_str('SubnetId'))
     [reservation] = format_reservations(rows, tags=ec2_tags.TagIndex(
         context, 'instance', rows))
     return reservation

@@ -103,6 +103,13 @@ def _render_members(out, members):
             _render_members(out, ((name, _normalize(name, value)),))
 
 
+def render_fields(members):
+    """The elements of a dict, as text (for ``Raw`` renderers)."""
+    out = []
+    _render_members(out, members.items())
+    return ''.join(out)
+
+
 class Raw(str):
     """XML already rendered: the children of one list ``<item>``.
 

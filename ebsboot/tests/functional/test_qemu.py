@@ -20,6 +20,7 @@ from xml.etree import ElementTree as ET
 import fixtures
 import libvirt
 
+from ebsboot.compute.drivers.libvirt import network as libvirt_network
 from ebsboot.tests.functional import base
 from ebsboot.tests.functional import test_instances
 
@@ -33,17 +34,25 @@ CONF = '[libvirt]\nvirt_type = qemu\nshutdown_timeout = 60\n'
 DEFAULT_CMDLINE = 'root=/dev/vda console=tty0 console=ttyS0 console=hvc0'
 
 GuestFiles = collections.namedtuple('GuestFiles', 'disk kernel initrd')
+# The demo guest's version (tools/build-demo-guest) the tests need.
+GUEST_VERSION = '2'
 
 
 def demo_guest_files():
     """The demo guest's disk, kernel and initrd, built on first use.
 
-    A cache from before the build also left the kernel and initrd is
-    built again.
+    A cache from before the build also left the kernel and initrd, or of
+    an older version of the guest, is built again.
     """
     files = GuestFiles(*(os.path.join(GUEST_DIR, 'demo-guest.' + ext)
                          for ext in ('raw', 'vmlinuz', 'initrd')))
-    if not all(os.path.exists(path) for path in files):
+    version = os.path.join(GUEST_DIR, 'demo-guest.version')
+    try:
+        with open(version) as f:
+            current = f.read().strip() == GUEST_VERSION
+    except FileNotFoundError:
+        current = False
+    if not current or not all(os.path.exists(path) for path in files):
         subprocess.run([os.path.join(TOP, 'tools', 'build-demo-guest'),
                         GUEST_DIR], check=True, capture_output=True)
     return files
@@ -69,6 +78,10 @@ class QemuTestMixin(test_instances.EbsTestMixin):
         self.cloud = self.useFixture(base.Cloud(compute_driver='libvirt',
                                                 extra_conf=CONF + extra_conf))
         self.ec2 = self.cloud.client()
+        # After the guests (clean-ups run last first): their subnets'
+        # bridges, namespaces and dnsmasq.
+        self.addCleanup(libvirt_network.SubnetNetworks(
+            os.path.join(self.cloud.state, 'networks')).teardown_all)
         self.addCleanup(self._destroy_leftover_domains)
         self.snapshot_id = json.loads(self.cloud.manage(
             'snapshot', 'import', files.disk, '--project', 'alpha',

@@ -82,7 +82,8 @@ class RebootFakeTest(base.FunctionalTestCase, test_instances.EbsTestMixin):
         attributes = {a['AttributeName']: a['AttributeValues'][0][
             'AttributeValue'] for a in ec2.describe_account_attributes()[
             'AccountAttributes']}
-        self.assertEqual(('EC2', 'none', '100'), (
+        default_vpc = ec2.describe_vpcs()['Vpcs'][0]['VpcId']
+        self.assertEqual(('VPC', default_vpc, '100'), (
             attributes['supported-platforms'], attributes['default-vpc'],
             attributes['max-instances']))
         _, answer = self.cloud.aws(

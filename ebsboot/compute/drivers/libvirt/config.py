@@ -65,7 +65,8 @@ def _disk(devices, disk, target, serial=None, readonly=False, alias=None):
 
 
 def domain_xml(instance, disks, virt_type, machine_type, console_path,
-               config_drive=None, kernel=None, ramdisk=None, cmdline=None):
+               config_drive=None, kernel=None, ramdisk=None, cmdline=None,
+               nic=None):
     """The domain of ``instance``.
 
     ``disks`` are ``(Disk, serial, alias)`` in boot order: the root
@@ -76,7 +77,8 @@ def domain_xml(instance, disks, virt_type, machine_type, console_path,
     file) the kernel boots directly, with the ``ramdisk`` file as its
     initrd, the root volume as ``/dev/vda`` and ``cmdline`` (by default
     Nova's, see ``default_cmdline``). The serial console is appended to
-    ``console_path`` across boots.
+    ``console_path`` across boots. ``nic``: ``(MAC address, bridge)`` of
+    the guest's virtio network interface, if it has one.
     """
     domain = ET.Element('domain', type=virt_type)
     _sub(domain, 'name', domain_name(instance))
@@ -108,6 +110,11 @@ def domain_xml(instance, disks, virt_type, machine_type, console_path,
     if config_drive:
         _disk(devices, config_drive, next(names), 'config-2',
               readonly=True)
+    if nic:
+        interface = _sub(devices, 'interface', type='bridge')
+        _sub(interface, 'mac', address=nic[0])
+        _sub(interface, 'source', bridge=nic[1])
+        _sub(interface, 'model', type='virtio')
     serial = _sub(devices, 'serial', type='file')
     _sub(serial, 'source', path=console_path, append='on')
     _sub(serial, 'target', port=0)

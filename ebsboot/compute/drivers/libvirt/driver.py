@@ -44,6 +44,7 @@ from oslo_utils import importutils
 from ebsboot.compute import driver
 from ebsboot.compute.drivers.libvirt import config
 from ebsboot.compute.drivers.libvirt import configdrive
+from ebsboot.compute.drivers.libvirt import network as libvirt_network
 from ebsboot.compute.drivers.libvirt import volume as libvirt_volume
 from ebsboot import exception
 from ebsboot import fileperms
@@ -101,6 +102,8 @@ class LibvirtDriver(driver.ComputeDriver):
         # Reboot events seen, per instance id (see ``reboot``).
         self._reboots = {}
         self._reboots_changed = threading.Condition()
+        self.networks = libvirt_network.SubnetNetworks(
+            os.path.join(conf.state_path, 'networks'))
 
     # Connection ---------------------------------------------------------
 
@@ -275,7 +278,7 @@ class LibvirtDriver(driver.ComputeDriver):
                                                   block_device_info)
         fileperms.qemu_dir(self._instance_dir(instance), self.conf)
         drive = None
-        if instance.get('user_data') is not None:
+        if configdrive.wanted(instance):
             drive_path = os.path.join(self._instance_dir(instance),
                                       'config-drive.iso')
             configdrive.build(drive_path, instance,
@@ -285,12 +288,16 @@ class LibvirtDriver(driver.ComputeDriver):
         if os.path.exists(console) and os.path.getsize(console):
             with open(console, 'ab') as f:
                 f.write(b'\n')
+        nic = None
+        if instance.get('network'):
+            nic = (instance['network']['mac_address'],
+                   self.networks.plug(instance['network']))
         xml = config.domain_xml(
             instance, disks, self.conf.libvirt.virt_type,
             self.conf.libvirt.machine_type, console, config_drive=drive,
             kernel=instance.get('kernel_path'),
             ramdisk=instance.get('ramdisk_path'),
-            cmdline=instance.get('kernel_cmdline'))
+            cmdline=instance.get('kernel_cmdline'), nic=nic)
         domain = self._connection().defineXML(xml)
         domain.create()
         LOG.info('Guest %s started', instance['ec2_id'])
@@ -364,6 +371,9 @@ class LibvirtDriver(driver.ComputeDriver):
                 if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                     raise
         self._disconnect_disks(instance, block_device_info)
+        if delete_files and instance.get('network'):
+            # Terminated: its address leaves the subnet's DHCP server.
+            self.networks.unplug(instance['network'])
         if delete_files:
             shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
             try:

@@ -84,9 +84,10 @@ class DescribeAccountAttributesTest(wire.WireTestCase):
 
     def test_all(self):
         self.config.config(max_count=20, group='compute')
+        vpc = self.ok('DescribeVpcs')['Vpcs'][0]['VpcId']
         self.assertEqual({
-            'supported-platforms': ['EC2'],
-            'default-vpc': ['none'],
+            'supported-platforms': ['VPC'],
+            'default-vpc': [vpc],
             'max-instances': ['20'],
             'max-elastic-ips': ['0'],
             'vpc-max-elastic-ips': ['0'],
@@ -94,10 +95,10 @@ class DescribeAccountAttributesTest(wire.WireTestCase):
         }, self.attributes())
 
     def test_named(self):
-        self.assertEqual({'default-vpc': ['none'],
-                          'supported-platforms': ['EC2']},
-                         self.attributes(AttributeNames=[
-                             'default-vpc', 'supported-platforms']))
+        named = self.attributes(AttributeNames=[
+            'default-vpc', 'supported-platforms'])
+        self.assertEqual({'default-vpc': [self.ok('DescribeVpcs')['Vpcs'][0][
+            'VpcId']], 'supported-platforms': ['VPC']}, named)
 
     def test_unknown_name(self):
         self.error('InvalidParameterValue', 'DescribeAccountAttributes',

@@ -41,7 +41,8 @@ CASES = int(os.environ.get('EBSBOOT_FUZZ_CASES', '40'))
 # Tables whose new rows a refused request must not leave.
 _TABLES = (models.Volume, models.Snapshot, models.Image, models.Instance,
            models.BlockDevice, models.Tag, models.SnapshotPermission,
-           models.VolumeModification)
+           models.VolumeModification, models.KeyPair, models.Vpc,
+           models.Subnet)
 _BUSY_VOLUME = ('creating', 'deleting')
 _BUSY_SNAPSHOT = ('pending', 'deleting')
 
