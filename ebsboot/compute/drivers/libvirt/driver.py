@@ -33,6 +33,7 @@ from oslo_utils import importutils
 from ebsboot.compute import driver
 from ebsboot.compute.drivers.libvirt import config
 from ebsboot.compute.drivers.libvirt import configdrive
+from ebsboot.compute.drivers.libvirt import secrets
 from ebsboot.compute.drivers.libvirt import volume as libvirt_volume
 from ebsboot import exception
 from ebsboot import fileperms
@@ -183,6 +184,7 @@ class LibvirtDriver(driver.ComputeDriver):
             info = device['connection_info']
             volume_driver = libvirt_volume.get_volume_driver(info)
             disk, device_info = volume_driver.connect(info)
+            self._ensure_secret(disk)
             device_infos[device['device_name']] = device_info
             disks.append((disk, device.get('volume_id')))
         if not disks or ordered[0]['boot_index'] != 0:
@@ -190,6 +192,13 @@ class LibvirtDriver(driver.ComputeDriver):
                 'instance %s has no root volume' % instance['ec2_id'])
         self._device_info[instance['id']] = device_infos
         return disks
+
+    def _ensure_secret(self, disk):
+        """Define the libvirt secret a network disk authenticates with."""
+        if disk.auth and disk.protocol == 'rbd':
+            secrets.ensure_ceph_secret(
+                self._connection(), libvirt, disk.auth['secret_uuid'],
+                disk.auth['username'], self.conf.libvirt.rbd_keyring_file)
 
     def _ephemeral_disk(self, instance, device):
         path = os.path.join(self._instance_dir(instance),
@@ -338,6 +347,7 @@ class LibvirtDriver(driver.ComputeDriver):
         domain = self._lookup(instance)
         volume_driver = libvirt_volume.get_volume_driver(connection_info)
         disk, device_info = volume_driver.connect(connection_info)
+        self._ensure_secret(disk)
         used = {t.get('dev') for t in self._targets(domain)}
         target = next(t for t in config.target_devs() if t not in used)
         xml = _disk_xml(disk, target)
