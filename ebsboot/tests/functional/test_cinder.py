@@ -210,10 +210,8 @@ class CinderVolumeTest(CinderTestCase):
                             SnapshotId=snapshot['SnapshotId'])
         self.empty_cloud(ec2)
 
-
-    # The boot-from-EBS flow on Cinder volumes (fake compute).
-
     def test_register_run_stop_start_image_attach_terminate(self):
+        """The boot-from-EBS flow on Cinder volumes (fake compute)."""
         ec2 = self.ec2
         image_id, snapshot_id = self._image(ec2)
         reservation = ec2.run_instances(
