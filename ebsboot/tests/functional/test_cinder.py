@@ -21,7 +21,7 @@ from cinderclient.contrib import noauth
 from keystoneauth1 import session as ks_session
 
 from ebsboot.tests.functional import base
-from ebsboot.tests.functional import test_instances
+from ebsboot.tests.functional import test_qemu
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
@@ -85,7 +85,7 @@ def rbd(*args):
 
 
 class CinderTestCase(base.FunctionalTestCase,
-                     test_instances.EbsTestMixin):
+                     test_qemu.QemuTestMixin):
 
     compute_driver = 'fake'
 
@@ -98,16 +98,21 @@ class CinderTestCase(base.FunctionalTestCase,
                     'ebsboot', self.project, endpoint=SERVERS['url'])))
         # Checked last (clean-ups run in reverse): after the cloud stopped.
         self.addCleanup(self.assertNothingLeft)
-        self.cloud = self.useFixture(base.Cloud(
-            compute_driver=self.compute_driver, extra_conf=(
-                '[volume]\ndriver = cinder\n'
+
+    def cinder_conf(self):
+        return ('[volume]\ndriver = cinder\n'
                 '[cinder]\nauth_type = noauth\nuser_id = ebsboot\n'
                 'project_id = %s\nendpoint = %s\n'
                 'status_poll_interval = 0.2\n'
                 'volume_type_map = gp3:fast\n'
-                'rbd_ceph_conf = %s\nrbd_user = %s\n' % (
+                'rbd_ceph_conf = %s\nrbd_user = %s\n'
+                '[libvirt]\nrbd_keyring_file = %s\n' % (
                     self.project, SERVERS['url'], SERVERS['CEPH_CONF'],
-                    SERVERS['CEPH_USER']))))
+                    SERVERS['CEPH_USER'], SERVERS['CEPH_KEYRING']))
+
+    def start_fake_cloud(self):
+        self.cloud = self.useFixture(base.Cloud(
+            compute_driver='fake', extra_conf=self.cinder_conf()))
         self.ec2 = self.cloud.client()
 
     def cinder_volumes(self):
@@ -129,7 +134,8 @@ class CinderTestCase(base.FunctionalTestCase,
         for image in ec2.describe_images(Owners=['self'])['Images']:
             ec2.deregister_image(ImageId=image['ImageId'])
         for volume in ec2.describe_volumes()['Volumes']:
-            ec2.delete_volume(VolumeId=volume['VolumeId'])
+            if volume['State'] != 'deleting':
+                ec2.delete_volume(VolumeId=volume['VolumeId'])
         for snapshot in ec2.describe_snapshots(
                 OwnerIds=['self'])['Snapshots']:
             ec2.delete_snapshot(SnapshotId=snapshot['SnapshotId'])
@@ -143,6 +149,7 @@ class CinderVolumeTest(CinderTestCase):
     """Tests of one class run in one stestr worker: one Ceph and Cinder."""
 
     def test_volumes_snapshots_and_clones(self):
+        self.start_fake_cloud()
         ec2 = self.ec2
         volume = ec2.create_volume(AvailabilityZone='nova', Size=1,
                                    VolumeType='gp3')
@@ -212,6 +219,7 @@ class CinderVolumeTest(CinderTestCase):
 
     def test_register_run_stop_start_image_attach_terminate(self):
         """The boot-from-EBS flow on Cinder volumes (fake compute)."""
+        self.start_fake_cloud()
         ec2 = self.ec2
         image_id, snapshot_id = self._image(ec2)
         reservation = ec2.run_instances(
@@ -258,4 +266,43 @@ class CinderVolumeTest(CinderTestCase):
             sorted([devices['/dev/sdb'], data['VolumeId']]),
             what='only the kept volumes')
         self.assertEqual([], self.cinder.attachments.list())
+        self.empty_cloud(ec2)
+
+    def test_real_guest_boots_from_a_cinder_volume(self):
+        """QEMU opens the RBD root as a network disk with a cephx secret."""
+        self.start_cloud(self.cinder_conf())
+        [holder] = self.cinder_volumes()
+        self.assertTrue(holder.startswith('ebsboot-holder-'))
+        ec2 = self.ec2
+        image_id = self.register_demo_guest()
+        instance_id = self.run_one(image_id)
+        self.wait_state(ec2, instance_id, 'running', timeout=60)
+        disk = self.domain_xml(instance_id).find(
+            './devices/disk[@type="network"]')
+        source = disk.find('source')
+        self.assertEqual('rbd', source.get('protocol'))
+        self.assertEqual(SERVERS['CEPH_MON'], '%s:%s' % (
+            source.find('host').get('name'), source.find('host').get('port')))
+        self.assertEqual(SERVERS['CEPH_USER'],
+                         disk.find('auth').get('username'))
+        self.wait_console(instance_id, 'boot-count=1')
+        self.wait_console(instance_id, 'demo guest ready')
+
+        ec2.stop_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'stopped', timeout=90)
+        ec2.start_instances(InstanceIds=[instance_id])
+        self.wait_console(instance_id, 'boot-count=2')
+        self.wait_console(instance_id, 'demo guest ready')
+
+        new_image = ec2.create_image(InstanceId=instance_id,
+                                     Name='after-two-boots')['ImageId']
+        base.wait_for(lambda: ec2.describe_images(ImageIds=[new_image])[
+            'Images'][0]['State'] == 'available', timeout=180, interval=1,
+            what='image available')
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated', timeout=90)
+        child = self.run_one(new_image)
+        self.wait_console(child, 'boot-count=3')
+        ec2.terminate_instances(InstanceIds=[child])
+        self.wait_state(ec2, child, 'terminated', timeout=90)
         self.empty_cloud(ec2)
