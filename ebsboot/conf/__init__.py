@@ -10,6 +10,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from ebsboot.conf import api
+from ebsboot.conf import cinder
 from ebsboot.conf import compute
 from ebsboot.conf import credentials
 from ebsboot.conf import default
@@ -23,8 +24,8 @@ CONF = cfg.CONF
 
 _DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
 
-_MODULES = (default, api, compute, credentials, volume, image, glance,
-            libvirt, upgrade_levels)
+_MODULES = (default, api, compute, credentials, volume, cinder, image,
+            glance, libvirt, upgrade_levels)
 
 for _module in _MODULES:
     _module.register_opts(CONF)
@@ -44,6 +45,7 @@ def set_lib_defaults():
     db_options.set_defaults(CONF, connection=_DEFAULT_DB)
     messaging.set_transport_defaults(control_exchange='ebsboot')
     glance.set_defaults(CONF)
+    cinder.set_defaults(CONF)
 
 
 def parse_args(argv, default_config_files=None):

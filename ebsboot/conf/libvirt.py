@@ -44,6 +44,15 @@ libvirt_opts = [
                 help='Ask for multipath connections to volumes (the '
                      'connector\'s ``multipath``), as Nova\'s option of '
                      'that name.'),
+    cfg.StrOpt('rbd_keyring_file', default=None,
+               help='Key of the cephx user of Cinder\'s RBD volumes '
+                    '(``auth_username`` of its connection info): a Ceph '
+                    'keyring holding ``[client.USER] key = ...`` or a file '
+                    'holding only the base64 key (``ceph auth get-key '
+                    'client.USER``). The host defines the libvirt secret '
+                    'that Cinder names (``rbd_secret_uuid``) with it before '
+                    'a guest opens an RBD disk. Keep it readable by the '
+                    'compute service only; it is never logged.'),
 ]
 
 

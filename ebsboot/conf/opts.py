@@ -3,6 +3,7 @@
 import collections
 
 from ebsboot.conf import api
+from ebsboot.conf import cinder
 from ebsboot.conf import compute
 from ebsboot.conf import credentials
 from ebsboot.conf import default
@@ -12,8 +13,8 @@ from ebsboot.conf import libvirt
 from ebsboot.conf import upgrade_levels
 from ebsboot.conf import volume
 
-_MODULES = (default, api, compute, credentials, volume, image, glance,
-            libvirt, upgrade_levels)
+_MODULES = (default, api, compute, credentials, volume, cinder, image,
+            glance, libvirt, upgrade_levels)
 
 
 def list_opts():

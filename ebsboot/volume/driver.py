@@ -4,7 +4,7 @@ A driver stores volume and snapshot data; the volume manager owns the state
 machine and the database. Drivers see plain dicts, never database rows:
 
 ``volume``: ``{'id': uuid, 'size': GiB, 'provider_location': str|None,
-'snapshot_id': uuid|None}``
+'snapshot_id': uuid|None, 'volume_type': the EC2 VolumeType}``
 ``snapshot``: ``{'id': uuid, 'volume_id': uuid|None, 'volume_size': GiB,
 'provider_location': str|None}`` (``volume_id`` is None for a snapshot
 imported from a disk image file)

@@ -23,7 +23,8 @@ from ebsboot.volume import resize
 
 LOG = logging.getLogger(__name__)
 
-VOLUME_FIELDS = ('id', 'size', 'provider_location', 'snapshot_id')
+VOLUME_FIELDS = ('id', 'size', 'provider_location', 'snapshot_id',
+                 'volume_type')
 SNAPSHOT_FIELDS = ('id', 'volume_id', 'volume_size', 'provider_location')
 
 

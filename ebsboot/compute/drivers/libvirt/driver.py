@@ -45,6 +45,7 @@ from ebsboot.compute import driver
 from ebsboot.compute.drivers.libvirt import config
 from ebsboot.compute.drivers.libvirt import configdrive
 from ebsboot.compute.drivers.libvirt import network as libvirt_network
+from ebsboot.compute.drivers.libvirt import secrets
 from ebsboot.compute.drivers.libvirt import volume as libvirt_volume
 from ebsboot import exception
 from ebsboot import fileperms
@@ -200,6 +201,7 @@ class LibvirtDriver(driver.ComputeDriver):
             info = device['connection_info']
             volume_driver = libvirt_volume.get_volume_driver(info)
             disk, device_info = volume_driver.connect(info)
+            self._ensure_secret(disk)
             device_infos[device['device_name']] = _storable(device_info)
             volume_id = _volume_id(info, device.get('volume_id'))
             disks.append((disk, volume_id,
@@ -210,6 +212,13 @@ class LibvirtDriver(driver.ComputeDriver):
                 'instance %s has no root volume' % instance['ec2_id'])
         self._device_info[instance['id']] = device_infos
         return disks, device_infos
+
+    def _ensure_secret(self, disk):
+        """Define the libvirt secret a network disk authenticates with."""
+        if disk.auth and disk.protocol == 'rbd':
+            secrets.ensure_ceph_secret(
+                self._connection(), libvirt, disk.auth['secret_uuid'],
+                disk.auth['username'], self.conf.libvirt.rbd_keyring_file)
 
     def _ephemeral_disk(self, instance, device):
         path = os.path.join(self._instance_dir(instance),
@@ -405,6 +414,7 @@ class LibvirtDriver(driver.ComputeDriver):
         volume_id = _volume_id(connection_info, volume_id)
         volume_driver = libvirt_volume.get_volume_driver(connection_info)
         disk, device_info = volume_driver.connect(connection_info)
+        self._ensure_secret(disk)
         device_info = _storable(device_info)
         self._device_info.setdefault(instance['id'], {})[device_name] = \
             device_info
