@@ -15,6 +15,7 @@ from ebsboot.conf import credentials
 from ebsboot.conf import default
 from ebsboot.conf import glance
 from ebsboot.conf import image
+from ebsboot.conf import keystone
 from ebsboot.conf import libvirt
 from ebsboot.conf import upgrade_levels
 from ebsboot.conf import volume
@@ -24,7 +25,7 @@ CONF = cfg.CONF
 _DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
 
 _MODULES = (default, api, compute, credentials, volume, image, glance,
-            libvirt, upgrade_levels)
+            keystone, libvirt, upgrade_levels)
 
 for _module in _MODULES:
     _module.register_opts(CONF)
@@ -44,6 +45,7 @@ def set_lib_defaults():
     db_options.set_defaults(CONF, connection=_DEFAULT_DB)
     messaging.set_transport_defaults(control_exchange='ebsboot')
     glance.set_defaults(CONF)
+    keystone.set_defaults(CONF)
 
 
 def parse_args(argv, default_config_files=None):
