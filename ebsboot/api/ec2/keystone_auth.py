@@ -73,14 +73,17 @@ class KeystoneVerifier:
         self._last_reauth = 0.0
 
     def sigv4(self, request, sig):
+        # The payload hash as signed: a presigned request signs
+        # UNSIGNED-PAYLOAD, not the hash of its (empty) body.
         return self._verify(request, sig.access_key, sig.signature,
-                            sig.params)
+                            sig.params, sig.canonical.rsplit('\n', 1)[1])
 
     def sigv2(self, request, sig):
         return self._verify(request, sig.access_key, sig.signature,
-                            sig.params)
+                            sig.params,
+                            hashlib.sha256(request.body).hexdigest())
 
-    def _verify(self, request, access_key, signature, params):
+    def _verify(self, request, access_key, signature, params, body_hash):
         body = {'credentials': {
             'access': access_key,
             'signature': signature,
@@ -91,7 +94,7 @@ class KeystoneVerifier:
             'params': params,
             'headers': {name: auth._wsgi_str(value)
                         for name, value in request.headers.items()},
-            'body_hash': hashlib.sha256(request.body).hexdigest(),
+            'body_hash': body_hash,
         }}
         response = self._post(body, access_key)
         if response.status_code == 200:

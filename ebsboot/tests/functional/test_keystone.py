@@ -20,7 +20,10 @@ import urllib.parse
 from xml.etree import ElementTree as ET
 
 import boto3
+from botocore import auth as botocore_auth
+from botocore import awsrequest
 import botocore.config
+from botocore import credentials as botocore_credentials
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 import requests
@@ -212,12 +215,18 @@ class KeystoneAuthTest(KeystoneMixin, base.FunctionalTestCase):
         self.assertIn('UnauthorizedOperation', err)
 
         # A presigned GET (SigV4 in the query string).
-        url = self.client().generate_presigned_url(
-            'describe_regions', Params={}, ExpiresIn=60)
-        self.assertEqual(200, requests.get(url, timeout=30).status_code)
+        cred = self.ec2_credentials['alpha-member']
+        request = awsrequest.AWSRequest(
+            method='GET', url=self.cloud.endpoint + '/',
+            params={'Action': 'DescribeRegions', 'Version': '2016-11-15'})
+        botocore_auth.SigV4QueryAuth(
+            botocore_credentials.Credentials(cred['access_key'],
+                                             cred['secret_key']),
+            'ec2', 'RegionOne', expires=60).add_auth(request)
+        response = requests.get(request.prepare().url, timeout=30)
+        self.assertEqual(200, response.status_code, response.text)
 
         # SigV2: HmacSHA256 is verified by Keystone, HmacSHA1 refused.
-        cred = self.ec2_credentials['alpha-member']
         for method, expected in (('HmacSHA256', (200, None)),
                                  ('HmacSHA1', (400,
                                                'InvalidParameterValue'))):

@@ -96,6 +96,7 @@ class TestKeystoneVerifier(test_auth.AuthTestCase):
         self.assertNotIn('X-Amz-Signature', params)
         self.assertEqual('DescribeVolumes', params['Action'])
         self.assertIn('X-Amz-Credential', params)
+        self.assertEqual(auth.UNSIGNED_PAYLOAD, self.sent()['body_hash'])
 
     def test_checks_before_keystone(self):
         request = self.sign()
