@@ -27,6 +27,7 @@ from oslo_config import cfg
 from ebsboot.cloud import ec2ids
 from ebsboot.cloud import images as cloud_images
 from ebsboot import conf
+from ebsboot.conf import api as api_conf
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
@@ -64,7 +65,17 @@ class DbCommands:
         print(migration.db_version() or 'none')
 
 
+KEYSTONE_OWNS_CREDENTIALS = (
+    'ebsboot verifies signatures with Keystone ([api] auth_strategy = '
+    'keystone): Keystone owns the EC2 credentials. Manage them with '
+    '"openstack ec2 credentials create|list|delete".')
+
+
 class CredentialCommands:
+
+    def __init__(self):
+        if CONF.api.auth_strategy == api_conf.AUTH_KEYSTONE:
+            sys.exit(KEYSTONE_OWNS_CREDENTIALS)
 
     def create(self):
         project = CONF.category.project

@@ -16,6 +16,7 @@ from ebsboot.conf import credentials
 from ebsboot.conf import default
 from ebsboot.conf import glance
 from ebsboot.conf import image
+from ebsboot.conf import keystone
 from ebsboot.conf import libvirt
 from ebsboot.conf import upgrade_levels
 from ebsboot.conf import volume
@@ -25,7 +26,7 @@ CONF = cfg.CONF
 _DEFAULT_DB = 'sqlite:///$state_path/ebsboot.sqlite'
 
 _MODULES = (default, api, compute, credentials, volume, cinder, image,
-            glance, libvirt, upgrade_levels)
+            glance, keystone, libvirt, upgrade_levels)
 
 for _module in _MODULES:
     _module.register_opts(CONF)
@@ -46,6 +47,7 @@ def set_lib_defaults():
     messaging.set_transport_defaults(control_exchange='ebsboot')
     glance.set_defaults(CONF)
     cinder.set_defaults(CONF)
+    keystone.set_defaults(CONF)
 
 
 def parse_args(argv, default_config_files=None):

@@ -4,7 +4,26 @@ from oslo_config import cfg
 
 api_group = cfg.OptGroup('api', title='EC2 API options')
 
+AUTH_LOCAL = 'local'
+AUTH_KEYSTONE = 'keystone'
+
 api_opts = [
+    cfg.StrOpt('auth_strategy', default=AUTH_LOCAL,
+               choices=[
+                   (AUTH_LOCAL, 'ebsboot verifies signatures with the '
+                                'secret keys of its own credentials table '
+                                '(ebsboot-manage credentials); projects '
+                                'are free-form names.'),
+                   (AUTH_KEYSTONE, 'Keystone verifies every signature '
+                                   '(POST /v3/ec2tokens, with the service '
+                                   'user of the [keystone] group): the '
+                                   "cloud's users sign with their "
+                                   'Keystone EC2 credentials, projects '
+                                   'are Keystone project ids and roles '
+                                   'come from Keystone.'),
+               ],
+               help='Who verifies the signatures of EC2 requests and says '
+                    'which project and roles they act with.'),
     cfg.HostAddressOpt('host', default='127.0.0.1',
                        help='Address the EC2 API listens on.'),
     cfg.PortOpt('port', default=8788,

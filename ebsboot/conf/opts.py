@@ -9,12 +9,13 @@ from ebsboot.conf import credentials
 from ebsboot.conf import default
 from ebsboot.conf import glance
 from ebsboot.conf import image
+from ebsboot.conf import keystone
 from ebsboot.conf import libvirt
 from ebsboot.conf import upgrade_levels
 from ebsboot.conf import volume
 
 _MODULES = (default, api, compute, credentials, volume, cinder, image,
-            glance, libvirt, upgrade_levels)
+            glance, keystone, libvirt, upgrade_levels)
 
 
 def list_opts():

@@ -1,11 +1,13 @@
 """The EC2 Query API as a WSGI application.
 
 One request: parse the form (GET query or POST body), verify the signature
-against the stored credentials, check policy, run the action, answer EC2
+(against the stored credentials, or by Keystone with ``[api]
+auth_strategy = keystone``), check policy, run the action, answer EC2
 XML. Every failure becomes an EC2 error document; a bug becomes a logged
 ``InternalError`` (500), never a traceback on the wire.
 """
 
+import threading
 import urllib.parse
 
 from oslo_log import log as logging
@@ -19,6 +21,7 @@ from ebsboot.api.ec2 import images
 from ebsboot.api.ec2 import instance_types
 from ebsboot.api.ec2 import instances
 from ebsboot.api.ec2 import keypairs
+from ebsboot.api.ec2 import keystone_auth
 from ebsboot.api.ec2 import modifications
 from ebsboot.api.ec2 import params as ec2_params
 from ebsboot.api.ec2 import regions
@@ -28,6 +31,7 @@ from ebsboot.api.ec2 import volume_status
 from ebsboot.api.ec2 import volumes
 from ebsboot.api.ec2 import vpcs
 from ebsboot.api.ec2 import xmlutil
+from ebsboot.conf import api as api_conf
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import api as db
@@ -99,6 +103,8 @@ class EC2Application:
 
     def __init__(self, actions=None):
         self.actions = actions or ACTIONS
+        self._keystone = None
+        self._keystone_lock = threading.Lock()
 
     @webob.dec.wsgify
     def __call__(self, request):
@@ -145,6 +151,8 @@ class EC2Application:
                               content_type='text/xml', charset='UTF-8')
 
     def _authenticate(self, request, request_id):
+        if CONF.api.auth_strategy == api_conf.AUTH_KEYSTONE:
+            return self._authenticate_keystone(request, request_id)
         found = {}
 
         def lookup_secret(access_key):
@@ -162,6 +170,28 @@ class EC2Application:
             access_key=access_key,
             project_id=credential.project_id,
             roles=['reader', 'member'],
+            request_id='req-' + request_id,
+            overwrite=True)
+
+    def _keystone_verifier(self):
+        # Built on first use (the configuration is parsed by then) and
+        # kept: its session keeps and renews the service token.
+        with self._keystone_lock:
+            if self._keystone is None:
+                self._keystone = keystone_auth.KeystoneVerifier(CONF)
+            return self._keystone
+
+    def _authenticate_keystone(self, request, request_id):
+        identity = auth.verify_request(
+            request, self._keystone_verifier(), CONF.api.region_name,
+            ttl=CONF.api.signature_ttl)
+        return ebs_context.RequestContext(
+            access_key=identity.access_key,
+            project_id=identity.project_id,
+            project_name=identity.project_name,
+            user_id=identity.user_id,
+            user_name=identity.user_name,
+            roles=identity.roles,
             request_id='req-' + request_id,
             overwrite=True)
 

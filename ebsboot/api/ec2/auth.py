@@ -9,9 +9,16 @@ Two schemes are accepted:
 * Signature Version 2 (``SignatureVersion=2`` with ``HmacSHA256`` or
   ``HmacSHA1``) in the request parameters, as euca2ools sends it.
 
-:func:`verify_request` returns the access key id that signed the request
-or raises the ``EC2Error`` the client should see.
+:func:`verify_request` makes every check that needs no secret (the form of
+the signature, the SigV4 credential scope's date, region and service, the
+signed Host, the date window, the body hash) and then hands the signature
+to a verifier: :class:`LocalVerifier` computes it with a secret key that
+ebsboot keeps; ``ebsboot.api.ec2.keystone_auth`` asks Keystone. It returns
+what the verifier returns or raises the ``EC2Error`` the client should
+see.
 """
+
+import collections
 
 import base64
 import datetime
@@ -49,17 +56,68 @@ _PRESIGN_NAMES = frozenset(name.encode('ascii')
 _EXPIRED = 'Request has expired.'
 
 
-def verify_request(request, lookup_secret, region, service='ec2', ttl=900,
-                   now=None):
-    """Check a webob.Request's signature; return the access key id.
+# What a verifier gets once the checks that need no secret have passed.
+# ``params`` are the parameters the client signed, as Keystone's ec2tokens
+# wants them: the query string's (without X-Amz-Signature) for Signature
+# Version 4, every parameter but Signature for Version 2.
+SignatureV4 = collections.namedtuple(
+    'SignatureV4', 'access_key signature timestamp scope canonical params')
+SignatureV2 = collections.namedtuple(
+    'SignatureV2', 'access_key signature method query params')
+
+
+class LocalVerifier:
+    """Verifies signatures with the secret keys ebsboot keeps.
 
     ``lookup_secret(access_key)`` returns the secret key of an access key,
-    or None if the key is unknown. ``region`` and ``service`` are what a
+    or None if the key is unknown. The verifier returns the access key.
+    """
+
+    sigv2_methods = tuple(SIGV2_METHODS)
+
+    def __init__(self, lookup_secret):
+        self.lookup_secret = lookup_secret
+
+    def sigv4(self, request, sig):
+        secret = _lookup(self.lookup_secret, sig.access_key)
+        expected = _sigv4_signature(secret, sig.timestamp, sig.scope,
+                                    sig.canonical)
+        _compare(expected, sig.signature, sig.canonical)
+        return sig.access_key
+
+    def sigv2(self, request, sig):
+        secret = _lookup(self.lookup_secret, sig.access_key)
+        digestmod = SIGV2_METHODS[sig.method]
+        canonical = None
+        for host in _sigv2_hosts(request):
+            canonical = '\n'.join([request.method.upper(), host,
+                                   request.path or '/', sig.query])
+            digest = hmac.new(secret.encode('utf-8'),
+                              canonical.encode('utf-8'), digestmod).digest()
+            expected = base64.b64encode(digest).decode('ascii')
+            if hmac.compare_digest(expected.encode('ascii'),
+                                   sig.signature.encode('utf-8')):
+                return sig.access_key
+        LOG.debug('Signature Version 2 mismatch for %s; string to sign:\n%s',
+                  sig.access_key, canonical)
+        raise exception.SignatureDoesNotMatch()
+
+
+def verify_request(request, verifier, region, service='ec2', ttl=900,
+                   now=None):
+    """Check a webob.Request's signature; return what ``verifier`` does.
+
+    ``verifier`` has the methods ``sigv4(request, SignatureV4)`` and
+    ``sigv2(request, SignatureV2)`` and the attribute ``sigv2_methods``;
+    a plain function is taken as the ``lookup_secret`` of a
+    :class:`LocalVerifier`. ``region`` and ``service`` are what a
     Signature Version 4 credential scope must name. ``ttl`` is how many
     seconds a request's timestamp may be away from ``now``; a request that
     carries an expiry (``Expires``, ``X-Amz-Expires``) is also refused once
     it has passed. ``now`` (a UTC datetime) is for tests.
     """
+    if not hasattr(verifier, 'sigv4'):
+        verifier = LocalVerifier(verifier)
     now = _utc(now or datetime.datetime.now(datetime.timezone.utc))
     ttl = datetime.timedelta(seconds=ttl)
 
@@ -72,9 +130,9 @@ def verify_request(request, lookup_secret, region, service='ec2', ttl=900,
                 'Only one authentication mechanism is allowed: either the '
                 'Authorization header or the X-Amz-* query parameters.')
         return _verify_sigv4_header(request, authorization, query,
-                                    lookup_secret, region, service, ttl, now)
+                                    verifier, region, service, ttl, now)
     if presigned:
-        return _verify_sigv4_query(request, query, lookup_secret, region,
+        return _verify_sigv4_query(request, query, verifier, region,
                                    service, ttl, now)
     try:
         params = request.params
@@ -83,7 +141,7 @@ def verify_request(request, lookup_secret, region, service='ec2', ttl=900,
             'The request parameters are not valid UTF-8.')
     if any(name in params for name in ('Signature', 'AWSAccessKeyId',
                                        'SignatureVersion')):
-        return _verify_sigv2(request, params, lookup_secret, ttl, now)
+        return _verify_sigv2(request, params, verifier, ttl, now)
     raise exception.MissingAuthenticationToken()
 
 
@@ -100,7 +158,7 @@ def build_signing_key(secret, date, region, service):
 
 # Signature Version 4
 
-def _verify_sigv4_header(request, authorization, query, lookup_secret,
+def _verify_sigv4_header(request, authorization, query, verifier,
                          region, service, ttl, now):
     fields = _parse_authorization(authorization)
     access_key, scope = _parse_credential(fields['Credential'])
@@ -120,14 +178,13 @@ def _verify_sigv4_header(request, authorization, query, lookup_secret,
     if abs(now - timestamp) > ttl:
         raise exception.RequestExpired(_EXPIRED)
 
-    secret = _lookup(lookup_secret, access_key)
     canonical = _canonical_request(request, query, signed_headers)
-    expected = _sigv4_signature(secret, timestamp, scope, canonical)
-    _compare(expected, fields['Signature'].lower(), canonical)
-    return access_key
+    return verifier.sigv4(request, SignatureV4(
+        access_key, fields['Signature'].lower(), timestamp, scope, canonical,
+        _str_params(query)))
 
 
-def _verify_sigv4_query(request, query, lookup_secret, region, service,
+def _verify_sigv4_query(request, query, verifier, region, service,
                         ttl, now):
     auth = {}
     signed_query = []
@@ -163,12 +220,11 @@ def _verify_sigv4_query(request, query, lookup_secret, region, service,
             timestamp - now > ttl):
         raise exception.RequestExpired(_EXPIRED)
 
-    secret = _lookup(lookup_secret, access_key)
     canonical = _canonical_request(request, signed_query,
                                    signed_headers)
-    expected = _sigv4_signature(secret, timestamp, scope, canonical)
-    _compare(expected, auth['X-Amz-Signature'].lower(), canonical)
-    return access_key
+    return verifier.sigv4(request, SignatureV4(
+        access_key, auth['X-Amz-Signature'].lower(), timestamp, scope,
+        canonical, _str_params(signed_query)))
 
 
 def _parse_authorization(authorization):
@@ -331,7 +387,7 @@ def _sigv4_signature(secret, timestamp, scope, canonical):
 
 # Signature Version 2
 
-def _verify_sigv2(request, params, lookup_secret, ttl, now):
+def _verify_sigv2(request, params, verifier, ttl, now):
     single = {}
     for name in ('AWSAccessKeyId', 'SignatureVersion', 'SignatureMethod',
                  'Signature', 'Timestamp', 'Expires'):
@@ -348,33 +404,20 @@ def _verify_sigv2(request, params, lookup_secret, ttl, now):
         raise exception.InvalidParameterValue(
             'Unsupported SignatureVersion %r; use 2 or Signature Version 4.'
             % single['SignatureVersion'])
-    digestmod = SIGV2_METHODS.get(single['SignatureMethod'])
-    if digestmod is None:
+    method = single['SignatureMethod']
+    if method not in verifier.sigv2_methods:
         raise exception.InvalidParameterValue(
             'Unsupported SignatureMethod %r; use %s.'
-            % (single['SignatureMethod'], ' or '.join(sorted(SIGV2_METHODS))))
+            % (method, ' or '.join(sorted(verifier.sigv2_methods))))
     _check_sigv2_time(single['Timestamp'], single['Expires'], ttl, now)
 
-    access_key = single['AWSAccessKeyId']
-    secret = _lookup(lookup_secret, access_key)
-    query = _canonical_query((name, value) for name, value in params.items()
-                             if name != 'Signature')
+    signed = [(name, value) for name, value in params.items()
+              if name != 'Signature']
     # A '+' the client forgot to %-encode arrives as a space; base64 has
     # no spaces, so put it back.
-    given = single['Signature'].replace(' ', '+')
-    canonical = None
-    for host in _sigv2_hosts(request):
-        canonical = '\n'.join([request.method.upper(), host,
-                               request.path or '/', query])
-        digest = hmac.new(secret.encode('utf-8'), canonical.encode('utf-8'),
-                          digestmod).digest()
-        expected = base64.b64encode(digest).decode('ascii')
-        if hmac.compare_digest(expected.encode('ascii'),
-                               given.encode('utf-8')):
-            return access_key
-    LOG.debug('Signature Version 2 mismatch for %s; string to sign:\n%s',
-              access_key, canonical)
-    raise exception.SignatureDoesNotMatch()
+    return verifier.sigv2(request, SignatureV2(
+        single['AWSAccessKeyId'], single['Signature'].replace(' ', '+'),
+        method, _canonical_query(signed), dict(signed)))
 
 
 def _check_sigv2_time(timestamp, expires, ttl, now):
@@ -424,6 +467,14 @@ def _compare(expected, given, canonical):
         LOG.debug('Signature Version 4 mismatch; canonical request:\n%s',
                   canonical)
         raise exception.SignatureDoesNotMatch()
+
+
+def _str_params(pairs):
+    def text(value):
+        if isinstance(value, bytes):
+            return value.decode('utf-8', 'replace')
+        return value
+    return {text(name): text(value) for name, value in pairs}
 
 
 def _hmac_sha256(key, msg):

@@ -74,12 +74,15 @@ class Cloud(fixtures.Fixture):
 
     ``services`` lists the console scripts to run (the all-in-one by
     default), or ``WSGI_CONTAINER`` for the API; ``extra_conf`` adds
-    config lines.
+    config lines. ``credentials`` maps the names that ``client`` and
+    ``aws`` take to access and secret keys made elsewhere (Keystone's);
+    without it, local credentials of the projects alpha and beta are made.
     """
 
     def __init__(self, services=('ebsboot-all-in-one',), extra_conf='',
-                 env=None, compute_driver='fake'):
+                 env=None, compute_driver='fake', credentials=None):
         super().__init__()
+        self.given_credentials = credentials
         self.services = services
         self.extra_conf = extra_conf
         self.env = env or {}
@@ -99,8 +102,8 @@ class Cloud(fixtures.Fixture):
                     % (self.state, os.path.join(self.state, 'ebsboot.log'),
                        self.port, self.compute_driver, self.extra_conf))
         self.manage('db', 'sync')
-        self.credentials = {}
-        for project in ('alpha', 'beta'):
+        self.credentials = dict(self.given_credentials or {})
+        for project in () if self.given_credentials else ('alpha', 'beta'):
             self.credentials[project] = json.loads(self.manage(
                 'credentials', 'create', '--project', project,
                 '--format', 'json'))
