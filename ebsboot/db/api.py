@@ -84,6 +84,10 @@ def _sqlite_connect(dbapi_connection, connection_record):
         cursor.execute('PRAGMA journal_mode=WAL')
         _wal_set = True
     cursor.execute('PRAGMA busy_timeout=%d' % (SQLITE_BUSY_TIMEOUT * 1000))
+    # FULL: every commit waits for its fsync of the log; NORMAL: only
+    # checkpoints do (see the option).
+    cursor.execute('PRAGMA synchronous=%s'
+                   % CONF.sqlite_synchronous.upper())
     cursor.close()
 
 
