@@ -31,8 +31,9 @@ class VersionedCache:
         return len(self._kept)
 
     def get(self, key, compute):
-        """``compute()``, or what it returned for ``key`` since the last
-        commit. Exceptions are not kept.
+        """``compute()``, or its value for ``key`` kept since the last commit.
+
+        Exceptions are not kept.
         """
         version = self._version()
         if version is None:
