@@ -11,6 +11,10 @@ volumes) on loopback:
 #. ``--clients`` clients (threads spread over ``--processes`` processes,
    each with its own boto3 client) run the mix for ``--duration``
    seconds, while a side probe times a plain TCP connect every 0.1 s;
+#. the same clients as an open loop for ``--open-duration`` seconds: steps
+   of the mix arrive at random, ``--rate`` a second in all, whether or
+   not earlier ones are answered (the closed loop measures saturation,
+   this a load below it);
 #. DescribeInstances of one id, ``--repeat`` times against ebsboot,
    moto_server and the client floor (``replay_server.py`` answering
    ebsboot's own answer at once) in turns.
@@ -61,12 +65,23 @@ def percentile(samples, fraction):
 
 
 class Client:
-    """One boto3 client running the mix on its own resources."""
+    """One boto3 client running the mix on its own resources.
 
-    def __init__(self, ec2, fixture, seed, describe_share, interval=0):
+    Closed loop (the default): the next step as soon as the last is
+    answered. ``interval``: one step each ``interval`` seconds. ``rate``
+    (open loop): steps arrive at random (a Poisson process of ``rate``
+    steps a second), whether or not the last is answered; a step that
+    arrives while the client is busy waits, and that wait counts in its
+    first request's latency.
+    """
+
+    def __init__(self, ec2, fixture, seed, describe_share, interval=0,
+                 rate=0):
         self.ec2 = ec2
         self.describe_share = describe_share
         self.interval = interval
+        self.rate = rate
+        self.late = 0.0
         self.fixture = fixture
         self.random = random.Random(seed)
         self.volumes = collections.deque()
@@ -116,7 +131,9 @@ class Client:
                 owned.popleft()
 
     def call(self, action, **kwargs):
-        started = time.perf_counter()
+        # An open loop's step that waited for the client: from its arrival.
+        started = time.perf_counter() - self.late
+        self.late = 0.0
         try:
             answer = getattr(self.ec2, action)(**kwargs)
         except Exception as e:
@@ -130,15 +147,20 @@ class Client:
         return answer
 
     def run(self, until):
-        """Steps until ``until``; one each ``interval`` if one is set."""
+        """Steps until ``until``, paced by ``interval`` or ``rate``."""
         # Paced clients start at different moments of their interval.
         next_step = time.monotonic() + self.random.random() * self.interval
+        if self.rate:
+            next_step = time.monotonic() + self.random.expovariate(self.rate)
         for _ in range(MAX_REQUESTS_PER_CLIENT):
-            if self.interval:
+            if self.interval or self.rate:
                 delay = next_step - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                next_step += self.interval
+                elif self.rate:
+                    self.late = -delay
+                next_step += (self.random.expovariate(self.rate)
+                              if self.rate else self.interval)
             if time.monotonic() >= until:
                 break
             self.step()
@@ -160,7 +182,7 @@ def _client_process(endpoint, credentials, fixture, threads, seed, start_at,
                                         credentials['access_key'],
                                         credentials['secret_key']),
                       fixture, seed * 1000 + n, args.describe_share,
-                      args.interval)
+                      args.interval, args.rate / args.clients)
                for n in range(threads)]
     duration = args.duration
     delay = start_at - time.monotonic()
@@ -236,6 +258,7 @@ def single_client(ebsboot, fixture, args):
 
 
 def load(ebsboot, fixture, args):
+    """Run the clients as ``args`` say (duration, interval, rate)."""
     ctx = multiprocessing.get_context('fork')
     results = ctx.Queue()
     per_process = [args.clients // args.processes
@@ -306,6 +329,7 @@ def describe_one(ebsboot, fixture, moto, replay, args):
     samples = [[], [], []]
     for ec2, instance in calls:
         ec2.describe_instances(InstanceIds=[instance])
+    cpu = cpu_seconds(ebsboot.process.pid)
     for n in range(args.repeat):
         # A different order each round: drift falls on all alike.
         for side in (0, 1, 2) if n % 2 == 0 else (2, 1, 0):
@@ -313,31 +337,37 @@ def describe_one(ebsboot, fixture, moto, replay, args):
             seconds, _ = bench.sampled(ec2.describe_instances,
                                        InstanceIds=[instance])
             samples[side].append(seconds)
-    return [statistics.median(side) for side in samples]
+    # The all-in-one's CPU time per call: what the machine's load does
+    # not change much (its idle threads count in it too).
+    cpu = (cpu_seconds(ebsboot.process.pid) - cpu) / args.repeat
+    return [statistics.median(side) for side in samples] + [cpu]
 
 
 def ms(seconds):
     return '%.1f ms' % (seconds * 1000)
 
 
-def report(single, loaded, errors, by_action, probe, describe, args):
-    single_latencies, single_errors, single_actions = single
-    single_p50 = statistics.median(single_latencies)
+def report_phase(title, single, phase, args):
+    """Print one loaded phase; (p99, stalled, errors) for the targets."""
+    single_latencies, _single_errors, single_actions = single
+    loaded, errors, by_action, probe, phase_args = phase
     p50, p99 = percentile(loaded, 0.5), percentile(loaded, 0.99)
     stalled = [t for t in probe.times if t > STALL_SECONDS]
-    print('\nSingle client, %d s: %d requests, p50 %s, p99 %s, max %s, '
-          '%d errors' % (args.single, len(single_latencies), ms(single_p50),
-                         ms(percentile(single_latencies, 0.99)),
-                         ms(max(single_latencies)),
-                         sum(single_errors.values())))
-    print('%d clients in %d processes, %d s%s: %d requests, %.1f '
-          'requests/s' % (args.clients, args.processes, args.duration,
-                          ', a request every %g s each' % args.interval
-                          if args.interval else '', len(loaded),
-                          len(loaded) / args.duration))
+    if phase_args.rate:
+        how = ', open loop: %g steps/s arriving at random' % (
+            phase_args.rate)
+    elif phase_args.interval:
+        how = ', a request every %g s each' % phase_args.interval
+    else:
+        how = ', closed loop'
+    print('%s: %d clients in %d processes, %d s%s: %d requests, %.1f '
+          'requests/s' % (title, args.clients, args.processes,
+                          phase_args.duration, how, len(loaded),
+                          len(loaded) / phase_args.duration))
     print('  ebsboot process CPU: %.1f s (%.0f %% of one core), load '
-          'average at the end %.1f' % (probe.cpu, 100 * probe.cpu
-                                       / args.duration, os.getloadavg()[0]))
+          'average at the end %.1f' % (
+              probe.cpu, 100 * probe.cpu / phase_args.duration,
+              os.getloadavg()[0]))
     print('  latency p50 %s, p90 %s, p99 %s, max %s'
           % (ms(p50), ms(percentile(loaded, 0.9)), ms(p99),
              ms(max(loaded))))
@@ -354,19 +384,37 @@ def report(single, loaded, errors, by_action, probe, describe, args):
     print('  connect probe: %d connects, %d over %s, %d failed, max %s'
           % (len(probe.times), len(stalled), ms(STALL_SECONDS),
              probe.failed, ms(max(probe.times) if probe.times else 0)))
-    ebs, moto, floor = describe
+    return p99, stalled or probe.failed, errors
+
+
+def report(single, phases, describe, args):
+    """``phases``: (title, (latencies, errors, by_action, probe, args))."""
+    single_latencies, single_errors, _single_actions = single
+    single_p50 = statistics.median(single_latencies)
+    print('\nSingle client, %d s: %d requests, p50 %s, p99 %s, max %s, '
+          '%d errors' % (args.single, len(single_latencies), ms(single_p50),
+                         ms(percentile(single_latencies, 0.99)),
+                         ms(max(single_latencies)),
+                         sum(single_errors.values())))
+    verdicts = [('no errors', not single_errors)]
+    for title, phase in phases:
+        p99, stalled, errors = report_phase(title, single, phase, args)
+        verdicts += [
+            ('%s: no errors' % title, not errors),
+            ('%s: p99 under load < %gx single-client p50 (%.1fx)'
+             % (title, P99_FACTOR, p99 / single_p50),
+             p99 < P99_FACTOR * single_p50),
+            ('%s: no stalled connects' % title, not stalled)]
+    ebs, moto, floor, cpu = describe
     print('DescribeInstances (1 id), median of %d: ebsboot %s, moto %s, '
           'moto/ebsboot %.2fx' % (args.repeat, ms(ebs), ms(moto), moto / ebs))
     print('  client floor (ebsboot\'s answer replayed) %s: ebsboot\'s '
           'server part %s, ceiling moto/floor %.2fx'
           % (ms(floor), ms(ebs - floor), moto / floor))
-    verdicts = [
-        ('no errors', not errors and not single_errors),
-        ('p99 under load < %gx single-client p50 (%.1fx)'
-         % (P99_FACTOR, p99 / single_p50), p99 < P99_FACTOR * single_p50),
-        ('no stalled connects', not stalled and not probe.failed),
+    print('  ebsboot process CPU per call: %s' % ms(cpu))
+    verdicts.append(
         ('DescribeInstances (1 id) >= %gx faster than moto (%.2fx)'
-         % (MOTO_FACTOR, moto / ebs), moto / ebs >= MOTO_FACTOR)]
+         % (MOTO_FACTOR, moto / ebs), moto / ebs >= MOTO_FACTOR))
     print('\nTargets:')
     for text, ok in verdicts:
         print('  %s: %s' % ('PASS' if ok else 'FAIL', text))
@@ -395,10 +443,23 @@ def parse_args(argv):
                              'client\'s requests (default 0: each client '
                              'sends its next request as soon as it has the '
                              'answer)')
+    parser.add_argument('--rate', type=float, default=10,
+                        help='after the closed loop, an open loop: steps '
+                             'of the mix arriving at random at this rate '
+                             '(a second, all clients together; a step is '
+                             'one request, or two for a delete; default '
+                             '10, a quarter of what the closed loop gets '
+                             'through here; 0: no open loop)')
+    parser.add_argument('--open-duration', type=int, default=60,
+                        help='seconds of the open loop (default 60)')
     parser.add_argument('--api', action='append', default=[],
                         metavar='OPTION=VALUE',
                         help='an [api] option for ebsboot (repeatable), '
                              'e.g. --api workers=8')
+    parser.add_argument('--set', action='append', default=[],
+                        metavar='SECTION.OPTION=VALUE',
+                        help='any option for ebsboot (repeatable), e.g. '
+                             '--set DEFAULT.sqlite_synchronous=normal')
     parser.add_argument('--keep', action='store_true',
                         help='keep the temp dir (state, logs) at the end')
     args = parser.parse_args(argv)
@@ -409,13 +470,24 @@ def parse_args(argv):
     return args
 
 
+def extra_conf(args):
+    """The config lines of ``--api`` and ``--set``, by section."""
+    sections = collections.defaultdict(list)
+    for option in args.api:
+        sections['api'].append(option)
+    for option in args.set:
+        section, _dot, option = option.partition('.')
+        sections[section].append(option)
+    return ''.join('[%s]\n%s' % (section, ''.join(
+        '%s\n' % option.replace('=', ' = ', 1) for option in options))
+        for section, options in sections.items())
+
+
 def main(argv=None):
     args = parse_args(argv)
     tmp = tempfile.mkdtemp(prefix='ebsboot-httpload-')
     print('Temp dir: %s' % tmp)
-    extra = ''.join('%s\n' % option.replace('=', ' = ', 1)
-                    for option in args.api)
-    ebsboot = bench.Ebsboot(tmp, '[api]\n' + extra if extra else '')
+    ebsboot = bench.Ebsboot(tmp, extra_conf(args))
     moto = bench.Moto(tmp)
     replay = bench.Replay(tmp)
     status = 0
@@ -429,9 +501,17 @@ def main(argv=None):
         single = single_client(ebsboot, fixture, args)
         print('Single client done; load for %d s ...' % args.duration,
               flush=True)
-        loaded, errors, by_action, probe = load(ebsboot, fixture, args)
+        closed = argparse.Namespace(**dict(vars(args), rate=0))
+        phases = [('Load', load(ebsboot, fixture, closed) + (closed,))]
+        if args.rate:
+            print('Open loop at %g steps/s for %d s ...'
+                  % (args.rate, args.open_duration), flush=True)
+            opened = argparse.Namespace(**dict(
+                vars(args), interval=0, duration=args.open_duration))
+            phases.append(('Open loop', load(ebsboot, fixture, opened)
+                           + (opened,)))
         describe = describe_one(ebsboot, fixture, moto, replay, args)
-        report(single, loaded, errors, by_action, probe, describe, args)
+        report(single, phases, describe, args)
     except benchlib.BenchError as e:
         status = 1
         print('\nBENCHMARK BROKEN: %s' % e)

@@ -37,6 +37,22 @@ default_opts = [
                     'first of ``libvirt-qemu`` (Debian, Ubuntu) and '
                     '``qemu`` (Fedora, RHEL) that exists; without either '
                     'the folders are 0700.'),
+    cfg.StrOpt('sqlite_synchronous', default='full',
+               choices=[('full', 'Every commit waits until it is on disk '
+                                 '(an fsync of the write-ahead log).'),
+                        ('normal', 'Commits are written but not synced; '
+                                   'the log is synced at checkpoints.')],
+               help='Durability of commits to a SQLite database (SQLite\'s '
+                    '``PRAGMA synchronous``, in WAL mode). With ``normal`` '
+                    'a commit costs no fsync, which the writers of a busy '
+                    'API otherwise queue behind (SQLite takes one writer '
+                    'at a time), and a crash or kill of ebsboot still loses '
+                    'nothing; but a power loss or a crash of the host may '
+                    'undo the last commits before the next checkpoint, '
+                    'while the volume files they describe are already made '
+                    'or deleted. Keep ``full`` unless the host\'s storage '
+                    'survives power loss (battery-backed cache). Other '
+                    'databases ignore it.'),
     cfg.StrOpt('default_availability_zone',
                default='nova',
                help='Availability zone of this cloud.'),

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from ebsboot.conf import CONF
 from ebsboot import context as ebs_context
 from ebsboot.db import models
+from ebsboot.db import versioned
 from ebsboot import secret_keys
 
 main_context_manager = enginefacade.transaction_context()
@@ -35,7 +36,11 @@ def configure():
     """Point the engine facade at ``[database] connection`` (once)."""
     global _configured, _sqlite
     if not _configured:
-        main_context_manager.configure(**dict(CONF.database.items()))
+        # thread_checkin puts a sleep(0) in every connection check-in, a
+        # yield for eventlet; with native threads it only hands the GIL
+        # away, often in the middle of a write.
+        main_context_manager.configure(thread_checkin=False,
+                                       **dict(CONF.database.items()))
         engine = main_context_manager.writer.get_engine()
         if engine.dialect.name == 'sqlite':
             if engine.url.database not in (None, '', ':memory:'):
@@ -79,6 +84,10 @@ def _sqlite_connect(dbapi_connection, connection_record):
         cursor.execute('PRAGMA journal_mode=WAL')
         _wal_set = True
     cursor.execute('PRAGMA busy_timeout=%d' % (SQLITE_BUSY_TIMEOUT * 1000))
+    # FULL: every commit waits for its fsync of the log; NORMAL: only
+    # checkpoints do (see the option).
+    cursor.execute('PRAGMA synchronous=%s'
+                   % CONF.sqlite_synchronous.upper())
     cursor.close()
 
 
@@ -195,10 +204,18 @@ Credential = collections.namedtuple('Credential',
 def credential_get(context, access_key):
     """The ``Credential`` of ``access_key``, secret key decrypted, or None.
 
-    Every EC2 request reads one: a plain row, not an ORM object.
+    Every EC2 request reads one: kept (a plain row, not an ORM object)
+    until the next commit to the database, so a deleted or changed
+    credential is never given again.
 
     :raises secret_keys.WrongKeyError: the key file cannot decrypt it.
     """
+    # (The key file names the key that decrypted the secret.)
+    return _CREDENTIALS.get((access_key, CONF.credentials.key_file),
+                            lambda: _credential_read(context, access_key))
+
+
+def _credential_read(context, access_key):
     table = models.Credential.__table__
     with _reader(context) as session:
         row = session.connection().execute(
@@ -210,6 +227,11 @@ def credential_get(context, access_key):
                       secret_keys.decrypt(row.secret_key,
                                           access_key=access_key),
                       row.project_id)
+
+
+CREDENTIAL_CACHE_SIZE = 1024
+_CREDENTIALS = versioned.VersionedCache(CREDENTIAL_CACHE_SIZE,
+                                        lambda: data_version())
 
 
 def credential_list(context, project_id=None):

@@ -1,8 +1,5 @@
 """RunInstances, Describe/Start/Stop/TerminateInstances, console, status."""
 
-import collections
-import threading
-
 from sqlalchemy import engine as sa_engine
 
 from ebsboot.api.ec2 import filters as ec2_filters
@@ -13,6 +10,7 @@ from ebsboot.cloud import instances as cloud_instances
 from ebsboot.cloud import vpcs as cloud_vpcs
 from ebsboot.conf import CONF
 from ebsboot.db import api as db
+from ebsboot.db import versioned
 from ebsboot import exception
 
 
@@ -376,34 +374,19 @@ def run_instances(context, params, request):
     return reservation
 
 
-# DescribeInstances answers, by what was asked and the database's
-# data_version: pollers (SDK waiters, Terraform, dashboards) ask the same
-# again and again while nothing changes.
+# DescribeInstances answers, by what was asked, until the next commit:
+# pollers (SDK waiters, Terraform, dashboards) ask the same again and
+# again while nothing changes.
 RESPONSE_CACHE_SIZE = 64
-_RESPONSES = collections.OrderedDict()
-_RESPONSES_LOCK = threading.Lock()
+_RESPONSES = versioned.VersionedCache(RESPONSE_CACHE_SIZE,
+                                      lambda: db.data_version())
 
 
 def describe_instances(context, params, request):
     params.check_unknown(('InstanceId', 'Filter', 'MaxResults', 'NextToken',
                           'IncludeManagedResources', 'DryRun'))
-    # Read before the rows: a commit in between only makes the next
-    # request read them again.
-    version = db.data_version()
-    if version is None:
-        return _describe_instances(context, params)
     key = (context.project_id, context.is_admin, _frozen(params.raw))
-    with _RESPONSES_LOCK:
-        kept = _RESPONSES.get(key)
-    if kept is not None and kept[0] == version:
-        return kept[1]
-    response = _describe_instances(context, params)
-    with _RESPONSES_LOCK:
-        _RESPONSES[key] = (version, response)
-        _RESPONSES.move_to_end(key)
-        while len(_RESPONSES) > RESPONSE_CACHE_SIZE:
-            _RESPONSES.popitem(last=False)
-    return response
+    return _RESPONSES.get(key, lambda: _describe_instances(context, params))
 
 
 def _frozen(value):

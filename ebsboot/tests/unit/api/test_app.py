@@ -116,6 +116,45 @@ class AppTest(base.TestCase):
         self.assertEqual(403, response.status_int)
         self.assertIn(b'<Code>UnauthorizedOperation</Code>', response.body)
 
+    def test_a_deleted_credential_is_refused_at_once(self):
+        # Credentials are kept between requests; never past a commit.
+        self.assertEqual(200, self.call({'Action': 'DescribeRegions'})
+                         .status_int)
+        db.credential_delete(ebs_context.get_admin_context(), 'AKALPHA')
+        response = self.call({'Action': 'DescribeRegions'})
+        self.assertEqual(401, response.status_int)
+        self.assertIn(b'<Code>AuthFailure</Code>', response.body)
+
+    def test_a_changed_secret_is_checked_at_once(self):
+        self.assertEqual(200, self.call({'Action': 'DescribeRegions'})
+                         .status_int)
+        admin = ebs_context.get_admin_context()
+        db.credential_delete(admin, 'AKALPHA')
+        db.credential_create(admin, 'AKALPHA', 'new-secret', 'alpha')
+        self.assertEqual(403, self.call({'Action': 'DescribeRegions'})
+                         .status_int)
+        self.assertEqual(200, self.call({'Action': 'DescribeRegions'},
+                                        secret='new-secret').status_int)
+
+    def test_policy_file_changes_apply_to_the_next_request(self):
+        path = os.path.join(self.state, 'policy.yaml')
+        self.config.config(policy_file=path, group='oslo_policy')
+        policy.reset()
+        self.assertEqual(200, self.call({'Action': 'DescribeRegions'})
+                         .status_int)
+        with open(path, 'w') as f:
+            f.write('"ec2:DescribeRegions": "!"\n')
+        response = self.call({'Action': 'DescribeRegions'})
+        self.assertEqual(403, response.status_int)
+        self.assertIn(b'<Code>UnauthorizedOperation</Code>', response.body)
+        with open(path, 'w') as f:
+            f.write('"ec2:DescribeRegions": ""\n')
+        # A later modification time, whatever the file system's clock.
+        stat = os.stat(path)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        self.assertEqual(200, self.call({'Action': 'DescribeRegions'})
+                         .status_int)
+
     def test_oversized_request_refused(self):
         self.config.config(max_request_size=1024, group='api')
         response = self.call({'Action': 'DescribeRegions',

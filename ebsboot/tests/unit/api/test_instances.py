@@ -190,7 +190,7 @@ class DescribeInstancesTest(wire.WireTestCase):
 
     def test_only_the_latest_answers_are_kept(self):
         self.useFixture(fixtures.MockPatchObject(
-            instances, 'RESPONSE_CACHE_SIZE', 2))
+            instances._RESPONSES, 'size', 2))
         for ec2_id in IDS:
             self.ids(InstanceIds=[ec2_id])
         self.assertEqual(2, len(instances._RESPONSES))

@@ -3,6 +3,7 @@
 import sqlite3
 import threading
 
+import fixtures
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
@@ -376,6 +377,21 @@ class EngineTest(base.TestCase):
         db.dispose_engine()
         self.config.config(connection='sqlite://', group='database')
         self.assertIsNone(db.data_version())
+
+    def test_commits_are_synced_unless_told_otherwise(self):
+        # PRAGMA synchronous: 2 is FULL, 1 NORMAL.
+        for option, expected in (('full', 2), ('normal', 1)):
+            db.dispose_engine()
+            self.config.config(sqlite_synchronous=option)
+            with db.get_engine().connect() as conn:
+                self.assertEqual(expected, conn.execute(
+                    sa.text('PRAGMA synchronous')).scalar(), option)
+
+    def test_no_sleep_at_connection_checkin(self):
+        # oslo.db's eventlet yield; with threads it hands the GIL away.
+        sleeps = self.useFixture(fixtures.MockPatch('time.sleep')).mock
+        db.volume_list(ebs_context.get_admin_context())
+        sleeps.assert_not_called()
 
     def test_sqlite_memory_keeps_oslo_db_pool(self):
         db.dispose_engine()
