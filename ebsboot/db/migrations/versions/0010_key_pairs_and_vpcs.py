@@ -8,7 +8,7 @@ private IPv4 address ebsboot allocated (unique in the subnet while the
 instance is not terminated) and the MAC address of its interface.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
