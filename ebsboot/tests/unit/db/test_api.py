@@ -289,7 +289,7 @@ class InstancesTest(base.TestCase):
         instances = [
             (_instance('i-new'), [_device()]),
             (dict(_instance('i-taken'), id='other-uuid'), [_device()])]
-        self.assertRaises(db_exc.DBDuplicateEntry, db.instance_create_many,
+        self.assertRaises(db.DuplicateError, db.instance_create_many,
                           self.admin, instances)
         self.assertEqual(['i-taken'],
                          [i.ec2_id for i in db.instance_list(self.admin)])
