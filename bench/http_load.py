@@ -329,7 +329,6 @@ def describe_one(ebsboot, fixture, moto, replay, args):
     samples = [[], [], []]
     for ec2, instance in calls:
         ec2.describe_instances(InstanceIds=[instance])
-    cpu = cpu_seconds(ebsboot.process.pid)
     for n in range(args.repeat):
         # A different order each round: drift falls on all alike.
         for side in (0, 1, 2) if n % 2 == 0 else (2, 1, 0):
@@ -337,10 +336,7 @@ def describe_one(ebsboot, fixture, moto, replay, args):
             seconds, _ = bench.sampled(ec2.describe_instances,
                                        InstanceIds=[instance])
             samples[side].append(seconds)
-    # The all-in-one's CPU time per call: what the machine's load does
-    # not change much (its idle threads count in it too).
-    cpu = (cpu_seconds(ebsboot.process.pid) - cpu) / args.repeat
-    return [statistics.median(side) for side in samples] + [cpu]
+    return [statistics.median(side) for side in samples]
 
 
 def ms(seconds):
@@ -405,13 +401,12 @@ def report(single, phases, describe, args):
              % (title, P99_FACTOR, p99 / single_p50),
              p99 < P99_FACTOR * single_p50),
             ('%s: no stalled connects' % title, not stalled)]
-    ebs, moto, floor, cpu = describe
+    ebs, moto, floor = describe
     print('DescribeInstances (1 id), median of %d: ebsboot %s, moto %s, '
           'moto/ebsboot %.2fx' % (args.repeat, ms(ebs), ms(moto), moto / ebs))
     print('  client floor (ebsboot\'s answer replayed) %s: ebsboot\'s '
           'server part %s, ceiling moto/floor %.2fx'
           % (ms(floor), ms(ebs - floor), moto / floor))
-    print('  ebsboot process CPU per call: %s' % ms(cpu))
     verdicts.append(
         ('DescribeInstances (1 id) >= %gx faster than moto (%.2fx)'
          % (MOTO_FACTOR, moto / ebs), moto / ebs >= MOTO_FACTOR))
