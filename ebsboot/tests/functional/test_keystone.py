@@ -44,8 +44,10 @@ def keystone_tool(*args):
 
 
 class KeystoneMixin:
-    """A Keystone per test class, EC2 credentials of its users, and the
-    ``[api]``/``[keystone]`` configuration of a cloud that uses it."""
+    """A Keystone per test class and EC2 credentials of its users.
+
+    ``keystone_conf`` is the configuration of a cloud that uses it.
+    """
 
     @classmethod
     def setUpClass(cls):
@@ -90,10 +92,10 @@ class KeystoneMixin:
     @classmethod
     def make_ec2_credentials(cls, user):
         """POST /v3/users/{id}/credentials/OS-EC2, as the admin."""
+        url = '%s/users/%s/credentials/OS-EC2' % (
+            cls.identities['auth_url'], user['id'])
         credential = cls.admin.post(
-            '%s/users/%s/credentials/OS-EC2' % (cls.identities['auth_url'],
-                                               user['id']),
-            json={'tenant_id': user['project_id']}).json()['credential']
+            url, json={'tenant_id': user['project_id']}).json()['credential']
         return {'access_key': credential['access'],
                 'secret_key': credential['secret']}
 
