@@ -131,9 +131,9 @@ def main():
                          json={'tenant_id': user['project_id']},
                          headers={'X-Auth-Token': token},
                          timeout=30).json()['credential']
-        local = Cloud(tmp, 'local', '')
+        local = Cloud(tmp, 'ebsboot-local', '')
         clouds.append(local)
-        remote = Cloud(tmp, 'keystone', (
+        remote = Cloud(tmp, 'ebsboot-keystone', (
             '[api]\nauth_strategy = keystone\n[keystone]\n'
             'auth_type = password\nauth_url = %s\nusername = %s\n'
             'password = %s\nproject_name = service\n'
