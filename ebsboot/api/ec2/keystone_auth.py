@@ -98,7 +98,14 @@ class KeystoneVerifier:
         }}
         response = self._post(body, access_key)
         if response.status_code == 200:
-            return Identity(access_key, response.json().get('token', {}))
+            identity = Identity(access_key, response.json().get('token', {}))
+            if not identity.project_id:
+                # EC2 credentials always name a project; without one no
+                # resource could be scoped.
+                LOG.error('Keystone answered a token without a project for '
+                          'access key %s', access_key)
+                raise exception.AuthFailure()
+            return identity
         if response.status_code == 404:
             LOG.info('Keystone does not know the access key %s', access_key)
             raise exception.AuthFailure(UNKNOWN_ACCESS_KEY)
