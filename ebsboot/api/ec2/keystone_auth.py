@@ -73,6 +73,13 @@ class KeystoneVerifier:
         self._last_reauth = 0.0
 
     def sigv4(self, request, sig):
+        if ('X-Amz-Date' not in request.headers and
+                'X-Amz-Date' not in sig.params):
+            # Keystone reads the date from X-Amz-Date only (a Date header
+            # makes it fail with a 500).
+            raise exception.IncompleteSignature(
+                'Signature Version 4 requests need an X-Amz-Date header or '
+                'query parameter here; the Date header is not enough.')
         # The payload hash as signed: a presigned request signs
         # UNSIGNED-PAYLOAD, not the hash of its (empty) body.
         return self._verify(request, sig.access_key, sig.signature,

@@ -113,6 +113,16 @@ class TestKeystoneVerifier(test_auth.AuthTestCase):
         self.post.return_value = answer(200, {'token': {'roles': []}})
         self.assertRaises(exception.AuthFailure, self.verify, self.sign())
 
+    def test_date_header_only_refused(self):
+        # (ebsboot accepts a signed Date header in local mode.)
+        request = self.sign()
+        del request.headers['X-Amz-Date']
+        sig = auth.SignatureV4(test_auth.ACCESS_KEY, 'f' * 64, None, None,
+                               'canonical\nhash', {})
+        self.assertRaises(exception.IncompleteSignature,
+                          self.verifier.sigv4, request, sig)
+        self.post.assert_not_called()
+
     def test_unknown_key(self):
         self.post.return_value = answer(404)
         error = self.assertRaises(exception.AuthFailure, self.verify,
