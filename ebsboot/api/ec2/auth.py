@@ -18,9 +18,8 @@ what the verifier returns or raises the ``EC2Error`` the client should
 see.
 """
 
-import collections
-
 import base64
+import collections
 import datetime
 import email.utils
 import hashlib

@@ -73,6 +73,13 @@ class KeystoneVerifier:
         self._last_reauth = 0.0
 
     def sigv4(self, request, sig):
+        if ('X-Amz-Date' not in request.headers and
+                'X-Amz-Date' not in sig.params):
+            # Keystone reads the date from X-Amz-Date only (a Date header
+            # makes it fail with a 500).
+            raise exception.IncompleteSignature(
+                'Signature Version 4 requests need an X-Amz-Date header or '
+                'query parameter here; the Date header is not enough.')
         # The payload hash as signed: a presigned request signs
         # UNSIGNED-PAYLOAD, not the hash of its (empty) body.
         return self._verify(request, sig.access_key, sig.signature,
@@ -98,7 +105,14 @@ class KeystoneVerifier:
         }}
         response = self._post(body, access_key)
         if response.status_code == 200:
-            return Identity(access_key, response.json().get('token', {}))
+            identity = Identity(access_key, response.json().get('token', {}))
+            if not identity.project_id:
+                # EC2 credentials always name a project; without one no
+                # resource could be scoped.
+                LOG.error('Keystone answered a token without a project for '
+                          'access key %s', access_key)
+                raise exception.AuthFailure()
+            return identity
         if response.status_code == 404:
             LOG.info('Keystone does not know the access key %s', access_key)
             raise exception.AuthFailure(UNKNOWN_ACCESS_KEY)

@@ -11,9 +11,11 @@ import base64
 import datetime
 import hashlib
 import hmac
+import io
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import urllib.parse
@@ -30,6 +32,8 @@ import requests
 
 from ebsboot.api.ec2 import auth as ec2_auth
 from ebsboot.tests.functional import base
+from ebsboot.tests.functional import test_glance
+from ebsboot.tests.functional import test_instances
 from ebsboot.tests.functional import test_qemu
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -44,8 +48,10 @@ def keystone_tool(*args):
 
 
 class KeystoneMixin:
-    """A Keystone per test class, EC2 credentials of its users, and the
-    ``[api]``/``[keystone]`` configuration of a cloud that uses it."""
+    """A Keystone per test class and EC2 credentials of its users.
+
+    ``keystone_conf`` is the configuration of a cloud that uses it.
+    """
 
     @classmethod
     def setUpClass(cls):
@@ -90,10 +96,10 @@ class KeystoneMixin:
     @classmethod
     def make_ec2_credentials(cls, user):
         """POST /v3/users/{id}/credentials/OS-EC2, as the admin."""
+        url = '%s/users/%s/credentials/OS-EC2' % (
+            cls.identities['auth_url'], user['id'])
         credential = cls.admin.post(
-            '%s/users/%s/credentials/OS-EC2' % (cls.identities['auth_url'],
-                                               user['id']),
-            json={'tenant_id': user['project_id']}).json()['credential']
+            url, json={'tenant_id': user['project_id']}).json()['credential']
         return {'access_key': credential['access'],
                 'secret_key': credential['secret']}
 
@@ -133,13 +139,18 @@ def ec2_error(response):
     return response.status_code, root.find('.//Error/Code').text
 
 
-class KeystoneAuthTest(KeystoneMixin, base.FunctionalTestCase):
-    """One Keystone and one cloud (fake compute driver) for the class."""
+class KeystoneAuthTest(KeystoneMixin, test_glance.GlanceMixin,
+                       base.FunctionalTestCase, test_instances.EbsTestMixin):
+    """One Keystone, one Glance and one cloud for the class.
+
+    The cloud keeps its images in Glance and has the fake compute driver;
+    the tests share it, so each looks only at what it made.
+    """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cloud = base.Cloud(extra_conf=cls.keystone_conf,
+        cls.cloud = base.Cloud(extra_conf=cls.cloud_conf + cls.keystone_conf,
                                credentials=cls.ec2_credentials)
         try:
             cls.cloud.setUp()
@@ -178,11 +189,13 @@ class KeystoneAuthTest(KeystoneMixin, base.FunctionalTestCase):
         self.assertEqual(self.project_id('alpha'), snapshot['OwnerId'])
 
         # A reader of the project sees it and may change nothing.
-        self.assertEqual([volume['VolumeId']], [
+        self.assertIn(volume['VolumeId'], [
             v['VolumeId'] for v in reader.describe_volumes()['Volumes']])
-        self.assertEqual([snapshot['SnapshotId']], [
+        self.assertIn(snapshot['SnapshotId'], [
             s['SnapshotId'] for s in reader.describe_snapshots(
                 OwnerIds=['self'])['Snapshots']])
+        before = (member.describe_volumes()['Volumes'],
+                  member.describe_snapshots(OwnerIds=['self'])['Snapshots'])
         error = self.assertEC2Error(
             'UnauthorizedOperation', reader.create_volume,
             AvailabilityZone='nova', Size=1)
@@ -192,9 +205,9 @@ class KeystoneAuthTest(KeystoneMixin, base.FunctionalTestCase):
                             VolumeId=volume['VolumeId'])
         self.assertEC2Error('UnauthorizedOperation', reader.create_snapshot,
                             VolumeId=volume['VolumeId'])
-        self.assertEqual(1, len(member.describe_volumes()['Volumes']))
-        self.assertEqual(1, len(member.describe_snapshots(
-            OwnerIds=['self'])['Snapshots']))
+        self.assertEqual(before, (
+            member.describe_volumes()['Volumes'],
+            member.describe_snapshots(OwnerIds=['self'])['Snapshots']))
 
         # Another project sees nothing of it.
         self.assertEqual([], other.describe_volumes()['Volumes'])
@@ -337,6 +350,57 @@ class KeystoneAuthTest(KeystoneMixin, base.FunctionalTestCase):
             subprocess.CalledProcessError, self.cloud.manage,
             'credentials', 'create', '--project', 'alpha')
         self.assertIn('Keystone owns the EC2 credentials', error.stderr)
+
+    def test_image_made_by_nova_in_the_project(self):
+        ec2 = self.client()
+        volume = ec2.create_volume(AvailabilityZone='nova', Size=1)
+        self.addCleanup(ec2.delete_volume, VolumeId=volume['VolumeId'])
+        self.wait_volume(ec2, volume['VolumeId'])
+        snapshot_id = ec2.create_snapshot(
+            VolumeId=volume['VolumeId'])['SnapshotId']
+        self.addCleanup(ec2.delete_snapshot, SnapshotId=snapshot_id)
+        self.wait_snapshot(ec2, snapshot_id)
+        db = sqlite3.connect(os.path.join(self.cloud.state,
+                                          'ebsboot.sqlite'))
+        with db:
+            [(snapshot_uuid,)] = db.execute(
+                'SELECT id FROM snapshots WHERE ec2_id = ?', (snapshot_id,))
+        db.close()
+        # Nova's volume-backed snapshot image, owned by the project id.
+        entry = dict.fromkeys(test_glance.NOVA_BDM_FIELDS -
+                              {'connection_info'})
+        entry.update(source_type='snapshot', destination_type='volume',
+                     snapshot_id=snapshot_uuid, boot_index=0,
+                     device_name='/dev/vda', volume_size=1,
+                     delete_on_termination=True)
+        image = self.glance.images.create(
+            name='made-by-nova', container_format='bare', disk_format='raw',
+            visibility='private', owner=self.project_id('alpha'),
+            root_device_name='/dev/vda', bdm_v2='True',
+            block_device_mapping=json.dumps([entry]))
+        self.addCleanup(self.glance.images.delete, image['id'])
+        self.glance.images.upload(image['id'], io.BytesIO(b''),
+                                  image_size=0)
+
+        [found] = ec2.describe_images(
+            Filters=[{'Name': 'name', 'Values': ['made-by-nova']}])['Images']
+        self.assertEqual((self.project_id('alpha'), 'ebs', 'available'),
+                         (found['OwnerId'], found['RootDeviceType'],
+                          found['State']))
+        self.assertIn(found['ImageId'], [
+            i['ImageId'] for i in self.client(
+                'alpha-reader').describe_images()['Images']])
+        self.assertEqual([], self.client(
+            'beta-member').describe_images()['Images'])
+        instance_id = ec2.run_instances(
+            ImageId=found['ImageId'], MinCount=1, MaxCount=1)[
+                'Instances'][0]['InstanceId']
+        self.wait_state(ec2, instance_id, 'running')
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        self.wait_state(ec2, instance_id, 'terminated')
+        base.wait_for(lambda: [volume['VolumeId']] == [
+            v['VolumeId'] for v in ec2.describe_volumes()['Volumes']],
+            what='the root volume deleted')
 
 
 class KeystoneBootFromEbsTest(KeystoneMixin, base.FunctionalTestCase,

@@ -96,7 +96,9 @@ class TestKeystoneVerifier(test_auth.AuthTestCase):
         self.assertNotIn('X-Amz-Signature', params)
         self.assertEqual('DescribeVolumes', params['Action'])
         self.assertIn('X-Amz-Credential', params)
-        self.assertEqual(auth.UNSIGNED_PAYLOAD, self.sent()['body_hash'])
+        # The payload hash the client signed (botocore: of the empty body).
+        self.assertEqual(hashlib.sha256(b'').hexdigest(),
+                         self.sent()['body_hash'])
 
     def test_checks_before_keystone(self):
         request = self.sign()
@@ -105,6 +107,20 @@ class TestKeystoneVerifier(test_auth.AuthTestCase):
                           now=test_auth.NOW)
         self.assertRaises(exception.RequestExpired, self.verify, request,
                           now=None)
+        self.post.assert_not_called()
+
+    def test_token_without_project_refused(self):
+        self.post.return_value = answer(200, {'token': {'roles': []}})
+        self.assertRaises(exception.AuthFailure, self.verify, self.sign())
+
+    def test_date_header_only_refused(self):
+        # (ebsboot accepts a signed Date header in local mode.)
+        request = self.sign()
+        del request.headers['X-Amz-Date']
+        sig = auth.SignatureV4(test_auth.ACCESS_KEY, 'f' * 64, None, None,
+                               'canonical\nhash', {})
+        self.assertRaises(exception.IncompleteSignature,
+                          self.verifier.sigv4, request, sig)
         self.post.assert_not_called()
 
     def test_unknown_key(self):
