@@ -70,6 +70,10 @@ def setUpModule():
 def tearDownModule():
     if 'cinder' in SERVERS:
         _tool(CINDER_TOOL, 'stop', SERVERS['cinder'])
+        # The libvirt secret the compute host defined for Cinder's.
+        with open(os.path.join(SERVERS['cinder'], 'rbd_secret_uuid')) as f:
+            _tool('virsh', '-c', 'qemu:///system', 'secret-undefine',
+                  f.read().strip())
     if 'ceph' in SERVERS:
         _tool(CEPH_TOOL, 'stop', SERVERS['ceph'])
     if 'dir' in SERVERS:
@@ -97,6 +101,7 @@ class CinderTestCase(base.FunctionalTestCase,
                 auth=noauth.CinderNoAuthPlugin(
                     'ebsboot', self.project, endpoint=SERVERS['url'])))
         # Checked last (clean-ups run in reverse): after the cloud stopped.
+        self.pool_before = self.pool_contents()
         self.addCleanup(self.assertNothingLeft)
 
     def cinder_conf(self):
@@ -125,9 +130,15 @@ class CinderTestCase(base.FunctionalTestCase,
         base.wait_for(lambda: not self.cinder.volumes.list() and
                       not self.cinder.volume_snapshots.list(),
                       timeout=30, what='an empty Cinder project')
-        base.wait_for(lambda: not rbd('ls', SERVERS['CEPH_POOL']) and
-                      not rbd('trash', 'ls', SERVERS['CEPH_POOL']),
-                      timeout=30, what='an empty RBD pool')
+        base.wait_for(lambda: self.pool_contents() <= self.pool_before,
+                      timeout=30, what='nothing new in the RBD pool')
+
+    @staticmethod
+    def pool_contents():
+        """The images of the RBD pool and of its trash."""
+        return set(rbd('ls', SERVERS['CEPH_POOL'])) | {
+            'trash:' + entry['name']
+            for entry in rbd('trash', 'ls', SERVERS['CEPH_POOL'])}
 
     def empty_cloud(self, ec2):
         """Delete every image, snapshot and volume the test left."""
