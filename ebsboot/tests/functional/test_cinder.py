@@ -58,13 +58,18 @@ def setUpModule():
                                     % result.stderr[-500:])
         raise AssertionError('Ceph or Cinder did not start: %s'
                              % result.stderr[-2000:])
-    env = _tool(CEPH_TOOL, 'env', ceph_dir).stdout
-    SERVERS.update(line.split('=', 1) for line in env.splitlines())
-    # The Cinder type of gp3 ([cinder] volume_type_map of the tests).
-    admin = cinder_client.Client('3.54', session=ks_session.Session(
-        auth=noauth.CinderNoAuthPlugin('admin', uuid.uuid4().hex,
-                                       endpoint=SERVERS['url'])))
-    admin.volume_types.create('fast')
+    try:
+        env = _tool(CEPH_TOOL, 'env', ceph_dir).stdout
+        SERVERS.update(line.split('=', 1) for line in env.splitlines())
+        # The Cinder type of gp3 ([cinder] volume_type_map of the tests).
+        admin = cinder_client.Client('3.54', session=ks_session.Session(
+            auth=noauth.CinderNoAuthPlugin('admin', uuid.uuid4().hex,
+                                           endpoint=SERVERS['url'])))
+        admin.volume_types.create('fast')
+    except Exception:
+        # unittest does not call tearDownModule after a failed setUpModule.
+        tearDownModule()
+        raise
 
 
 def tearDownModule():
@@ -194,12 +199,16 @@ class CinderVolumeTest(CinderTestCase):
         self.assertEqual(1, len(cloned))
         self.assertEqual(self.cinder_snapshots()[snap_name].id,
                          cloned[0].snapshot_id)
-        images = {i['image'] for i in rbd('ls', '-l', SERVERS['CEPH_POOL'])
-                  if 'snapshot' not in i}
+        # Two images, the clone's parent the snapshot of the first.
+        images = self.pool_contents() - self.pool_before
         parent = rbd('info', '%s/volume-%s' % (SERVERS['CEPH_POOL'],
                                                cloned[0].id))
-        self.assertIn('parent', parent)
-        self.assertEqual(2, len(images))
+        self.assertEqual(
+            ('volume-%s' % made[name].id,
+             'snapshot-%s' % self.cinder_snapshots()[snap_name].id),
+            (parent['parent']['image'], parent['parent']['snapshot']))
+        self.assertEqual({'volume-%s' % made[name].id,
+                          'volume-%s' % cloned[0].id}, images)
 
         # A copy of the snapshot outlives the snapshot and its volume.
         copy = ec2.copy_snapshot(SourceRegion='RegionOne',
