@@ -125,6 +125,30 @@ class CinderTestCase(base.FunctionalTestCase,
             compute_driver='fake', extra_conf=self.cinder_conf()))
         self.ec2 = self.cloud.client()
 
+    def wait_snapshot(self, ec2, snapshot_id, state='completed'):
+        # Cinder on a loaded 2-core machine: minutes, not seconds; and say
+        # why a snapshot failed.
+        def done():
+            [snapshot] = ec2.describe_snapshots(
+                SnapshotIds=[snapshot_id])['Snapshots']
+            if snapshot['State'] == 'error' and state != 'error':
+                raise AssertionError('%s failed: %s\n%s' % (
+                    snapshot_id, snapshot.get('StateMessage'),
+                    self.cloud.log(3000)))
+            return snapshot if snapshot['State'] == state else None
+        return base.wait_for(done, timeout=300,
+                             what='%s %s' % (snapshot_id, state))
+
+    def wait_volume(self, ec2, volume_id, state='available'):
+        def done():
+            [volume] = ec2.describe_volumes(VolumeIds=[volume_id])['Volumes']
+            if volume['State'] == 'error' and state != 'error':
+                raise AssertionError('%s failed:\n%s' % (
+                    volume_id, self.cloud.log(3000)))
+            return volume if volume['State'] == state else None
+        return base.wait_for(done, timeout=300,
+                             what='%s %s' % (volume_id, state))
+
     def cinder_volumes(self):
         return {v.name: v for v in self.cinder.volumes.list()}
 
