@@ -179,10 +179,17 @@ class CinderTestCase(base.FunctionalTestCase,
         for snapshot in ec2.describe_snapshots(
                 OwnerIds=['self'])['Snapshots']:
             ec2.delete_snapshot(SnapshotId=snapshot['SnapshotId'])
-        base.wait_for(lambda: not ec2.describe_volumes()['Volumes'] and
-                      not ec2.describe_snapshots(
-                          OwnerIds=['self'])['Snapshots'],
-                      what='no volume or snapshot left')
+
+        def empty():
+            left = [(v['VolumeId'], v['State'])
+                    for v in ec2.describe_volumes()['Volumes']] + [
+                (s['SnapshotId'], s['State']) for s in
+                ec2.describe_snapshots(OwnerIds=['self'])['Snapshots']]
+            if any(state == 'error' for _id, state in left):
+                raise AssertionError('not deleted: %s\n%s' % (
+                    left, self.cloud.log(3000)))
+            return not left
+        base.wait_for(empty, timeout=300, what='no volume or snapshot left')
 
 
 class CinderVolumeTest(CinderTestCase):
