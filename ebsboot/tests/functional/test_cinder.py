@@ -58,18 +58,27 @@ def setUpModule():
                                     % result.stderr[-500:])
         raise AssertionError('Ceph or Cinder did not start: %s'
                              % result.stderr[-2000:])
-    env = _tool(CEPH_TOOL, 'env', ceph_dir).stdout
-    SERVERS.update(line.split('=', 1) for line in env.splitlines())
-    # The Cinder type of gp3 ([cinder] volume_type_map of the tests).
-    admin = cinder_client.Client('3.54', session=ks_session.Session(
-        auth=noauth.CinderNoAuthPlugin('admin', uuid.uuid4().hex,
-                                       endpoint=SERVERS['url'])))
-    admin.volume_types.create('fast')
+    try:
+        env = _tool(CEPH_TOOL, 'env', ceph_dir).stdout
+        SERVERS.update(line.split('=', 1) for line in env.splitlines())
+        # The Cinder type of gp3 ([cinder] volume_type_map of the tests).
+        admin = cinder_client.Client('3.54', session=ks_session.Session(
+            auth=noauth.CinderNoAuthPlugin('admin', uuid.uuid4().hex,
+                                           endpoint=SERVERS['url'])))
+        admin.volume_types.create('fast')
+    except Exception:
+        # unittest does not call tearDownModule after a failed setUpModule.
+        tearDownModule()
+        raise
 
 
 def tearDownModule():
     if 'cinder' in SERVERS:
         _tool(CINDER_TOOL, 'stop', SERVERS['cinder'])
+        # The libvirt secret the compute host defined for Cinder's.
+        with open(os.path.join(SERVERS['cinder'], 'rbd_secret_uuid')) as f:
+            _tool('virsh', '-c', 'qemu:///system', 'secret-undefine',
+                  f.read().strip())
     if 'ceph' in SERVERS:
         _tool(CEPH_TOOL, 'stop', SERVERS['ceph'])
     if 'dir' in SERVERS:
@@ -97,6 +106,7 @@ class CinderTestCase(base.FunctionalTestCase,
                 auth=noauth.CinderNoAuthPlugin(
                     'ebsboot', self.project, endpoint=SERVERS['url'])))
         # Checked last (clean-ups run in reverse): after the cloud stopped.
+        self.pool_before = self.pool_contents()
         self.addCleanup(self.assertNothingLeft)
 
     def cinder_conf(self):
@@ -115,6 +125,30 @@ class CinderTestCase(base.FunctionalTestCase,
             compute_driver='fake', extra_conf=self.cinder_conf()))
         self.ec2 = self.cloud.client()
 
+    def wait_snapshot(self, ec2, snapshot_id, state='completed'):
+        # Cinder on a loaded 2-core machine: minutes, not seconds; and say
+        # why a snapshot failed.
+        def done():
+            [snapshot] = ec2.describe_snapshots(
+                SnapshotIds=[snapshot_id])['Snapshots']
+            if snapshot['State'] == 'error' and state != 'error':
+                raise AssertionError('%s failed: %s\n%s' % (
+                    snapshot_id, snapshot.get('StateMessage'),
+                    self.cloud.log(3000)))
+            return snapshot if snapshot['State'] == state else None
+        return base.wait_for(done, timeout=300,
+                             what='%s %s' % (snapshot_id, state))
+
+    def wait_volume(self, ec2, volume_id, state='available'):
+        def done():
+            [volume] = ec2.describe_volumes(VolumeIds=[volume_id])['Volumes']
+            if volume['State'] == 'error' and state != 'error':
+                raise AssertionError('%s failed:\n%s' % (
+                    volume_id, self.cloud.log(3000)))
+            return volume if volume['State'] == state else None
+        return base.wait_for(done, timeout=300,
+                             what='%s %s' % (volume_id, state))
+
     def cinder_volumes(self):
         return {v.name: v for v in self.cinder.volumes.list()}
 
@@ -125,9 +159,15 @@ class CinderTestCase(base.FunctionalTestCase,
         base.wait_for(lambda: not self.cinder.volumes.list() and
                       not self.cinder.volume_snapshots.list(),
                       timeout=30, what='an empty Cinder project')
-        base.wait_for(lambda: not rbd('ls', SERVERS['CEPH_POOL']) and
-                      not rbd('trash', 'ls', SERVERS['CEPH_POOL']),
-                      timeout=30, what='an empty RBD pool')
+        base.wait_for(lambda: self.pool_contents() <= self.pool_before,
+                      timeout=30, what='nothing new in the RBD pool')
+
+    @staticmethod
+    def pool_contents():
+        """The images of the RBD pool and of its trash."""
+        return set(rbd('ls', SERVERS['CEPH_POOL'])) | {
+            'trash:' + entry['name']
+            for entry in rbd('trash', 'ls', SERVERS['CEPH_POOL'])}
 
     def empty_cloud(self, ec2):
         """Delete every image, snapshot and volume the test left."""
@@ -139,10 +179,17 @@ class CinderTestCase(base.FunctionalTestCase,
         for snapshot in ec2.describe_snapshots(
                 OwnerIds=['self'])['Snapshots']:
             ec2.delete_snapshot(SnapshotId=snapshot['SnapshotId'])
-        base.wait_for(lambda: not ec2.describe_volumes()['Volumes'] and
-                      not ec2.describe_snapshots(
-                          OwnerIds=['self'])['Snapshots'],
-                      what='no volume or snapshot left')
+
+        def empty():
+            left = [(v['VolumeId'], v['State'])
+                    for v in ec2.describe_volumes()['Volumes']] + [
+                (s['SnapshotId'], s['State']) for s in
+                ec2.describe_snapshots(OwnerIds=['self'])['Snapshots']]
+            if any(state == 'error' for _id, state in left):
+                raise AssertionError('not deleted: %s\n%s' % (
+                    left, self.cloud.log(3000)))
+            return not left
+        base.wait_for(empty, timeout=300, what='no volume or snapshot left')
 
 
 class CinderVolumeTest(CinderTestCase):
@@ -183,12 +230,16 @@ class CinderVolumeTest(CinderTestCase):
         self.assertEqual(1, len(cloned))
         self.assertEqual(self.cinder_snapshots()[snap_name].id,
                          cloned[0].snapshot_id)
-        images = {i['image'] for i in rbd('ls', '-l', SERVERS['CEPH_POOL'])
-                  if 'snapshot' not in i}
+        # Two images, the clone's parent the snapshot of the first.
+        images = self.pool_contents() - self.pool_before
         parent = rbd('info', '%s/volume-%s' % (SERVERS['CEPH_POOL'],
                                                cloned[0].id))
-        self.assertIn('parent', parent)
-        self.assertEqual(2, len(images))
+        self.assertEqual(
+            ('volume-%s' % made[name].id,
+             'snapshot-%s' % self.cinder_snapshots()[snap_name].id),
+            (parent['parent']['image'], parent['parent']['snapshot']))
+        self.assertEqual({'volume-%s' % made[name].id,
+                          'volume-%s' % cloned[0].id}, images)
 
         # A copy of the snapshot outlives the snapshot and its volume.
         copy = ec2.copy_snapshot(SourceRegion='RegionOne',

@@ -7,8 +7,9 @@ that user itself, in the file ``[libvirt] rbd_keyring_file`` names (a Ceph
 keyring, as ``ceph auth get-or-create client.USER ... -o FILE`` writes it,
 or a file holding only the base64 key, as ``ceph auth get-key`` prints
 it). Before a guest opens an RBD disk, the host defines that secret (not
-ephemeral, private: libvirt does not show its value) with the key as its
-value. The key never reaches the logs.
+ephemeral, private: libvirt does not show its value; usage ``ceph``,
+``client.USER secret UUID``) with the key as its value. The key never
+reaches the logs.
 """
 
 import base64
@@ -59,7 +60,9 @@ def ensure_ceph_secret(conn, libvirt, secret_uuid, username, key_file):
             'an RBD disk of cephx user %s needs [libvirt] rbd_keyring_file '
             'on the compute host' % username)
     key = read_key(key_file, username)
-    usage = 'client.%s secret' % username
+    # libvirt wants one secret per usage: with the uuid in it, two
+    # Cinder backends (or a new rbd_secret_uuid) never collide.
+    usage = 'client.%s secret %s' % (username, secret_uuid)
     try:
         secret = conn.secretLookupByUUIDString(secret_uuid)
     except libvirt.libvirtError:

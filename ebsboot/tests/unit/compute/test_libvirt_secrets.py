@@ -81,8 +81,8 @@ class SecretsTestCase(testtools.TestCase):
             secrets.ensure_ceph_secret(conn, FakeLibvirt, 'u-1', 'cinder',
                                        path)
         [secret] = conn.secrets.values()
-        self.assertIn("<usage type='ceph'><name>client.cinder secret</name>",
-                      secret.xml)
+        self.assertIn("<usage type='ceph'><name>client.cinder secret u-1"
+                      "</name>", secret.xml)
         self.assertIn("private='yes'", secret.xml)
         self.assertEqual(b'sixteen byte key', secret.value)
         self.assertNotIn(KEY, self.logs.output)
