@@ -250,9 +250,15 @@ class SeveralComputeHostsTest(base.FunctionalTestCase,
         return json.loads(connector)['host']
 
     def _aliases(self, instance_id):
+        """The volume aliases of the domain's disks, in order.
+
+        The config drive (``network_data.json`` makes every guest have
+        one) keeps libvirt's own alias and is left out.
+        """
         return [alias.get('name') for alias in
                 self.domain_xml(instance_id).findall(
-                    './devices/disk/alias')]
+                    './devices/disk/alias')
+                if alias.get('name').startswith('ua-')]
 
     def _alias(self, volume_id):
         [(volume_uuid,)] = self._query(
@@ -279,7 +285,7 @@ class SeveralComputeHostsTest(base.FunctionalTestCase,
                           Device='/dev/vdb')
         self.wait_attachment(ec2, data, 'attached')
         self.assertEqual([self._alias(root), self._alias(data)],
-                         self._aliases(instance_id)[:2])
+                         self._aliases(instance_id))
 
         ec2.stop_instances(InstanceIds=[instance_id])
         self.wait_state(ec2, instance_id, 'stopped', timeout=90)
@@ -296,7 +302,7 @@ class SeveralComputeHostsTest(base.FunctionalTestCase,
         self.assertEqual(['compute-b', 'compute-b'],
                          [self._connector_host(v) for v in (root, data)])
         self.assertEqual([self._alias(root), self._alias(data)],
-                         self._aliases(instance_id)[:2])
+                         self._aliases(instance_id))
 
         # Detach and attach work on B.
         ec2.detach_volume(VolumeId=data)

@@ -188,13 +188,17 @@ class SubnetNetworks:
              '--except-interface=lo',
              '--dhcp-range=%s,static,%s,12h' % (network.network_address,
                                                 network.netmask),
-             '--dhcp-leasefile=' + os.path.join(directory, 'leases'),
+             # Static hosts only: no lease database to keep.
+             '--leasefile-ro',
              '--pid-file=' + self._pid_file(subnet_id),
              # No router: nothing routes out of the subnet.
              '--dhcp-option=option:router',
+             # To syslog: dnsmasq makes a log file of its own 0660.
              '--dhcp-authoritative', '--log-dhcp',
-             '--log-facility=' + os.path.join(directory, 'dnsmasq.log'),
              *hosts)
+        # dnsmasq writes its pid file 0644 once, at start; state_path
+        # keeps nothing readable by other users.
+        os.chmod(self._pid_file(subnet_id), 0o600)
         LOG.info('DHCP for subnet %s on bridge %s (netns %s)', subnet_id,
                  bridge, netns)
 
