@@ -17,24 +17,12 @@ VolumeType, how long to wait for Cinder, and (for
 the RBD pool.
 """
 
-import copy
-
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from ebsboot.conf import ksa
 
 GROUP = 'cinder'
 SERVICE_TYPE = 'block-storage'
-
-
-def _group():
-    return cfg.OptGroup(
-        GROUP, title='Cinder options',
-        help='How the ``cinder`` volume driver ([volume] driver = cinder) '
-             'reaches Cinder: keystoneauth1 session, authentication and '
-             'adapter options, then the driver\'s own options.')
-
-
-cinder_group = _group()
 
 cinder_opts = [
     cfg.DictOpt('volume_type_map', default={},
@@ -58,46 +46,20 @@ cinder_opts = [
                     'keyring must be where ``rbd_ceph_conf`` finds it.'),
 ]
 
-# ebsboot's defaults for keystoneauth1 options.
-_DEFAULTS = {
-    'service_type': SERVICE_TYPE,
-    'valid_interfaces': ['internal', 'public'],
-    'timeout': 60,
-    'connect_retries': 2,
-    'status_code_retries': 2,
-}
+_OPTIONS = ksa.ServiceOptions(
+    GROUP, title='Cinder options',
+    help='How the ``cinder`` volume driver ([volume] driver = cinder) '
+         'reaches Cinder: keystoneauth1 session, authentication and '
+         'adapter options, then the driver\'s own options.',
+    defaults={
+        'service_type': SERVICE_TYPE,
+        'valid_interfaces': ['internal', 'public'],
+        'timeout': 60,
+        'connect_retries': 2,
+        'status_code_retries': 2,
+    },
+    opts=cinder_opts)
 
-
-def _with_defaults(opts):
-    result = []
-    for opt in opts:
-        if opt.dest in _DEFAULTS:
-            opt = copy.deepcopy(opt)
-            opt.default = _DEFAULTS[opt.dest]
-        result.append(opt)
-    return result
-
-
-def register_opts(conf):
-    # A group of its own per ConfigOpts: the options of the auth plugin
-    # are registered into it when the plugin is loaded.
-    conf.register_group(_group())
-    conf.register_opts(cinder_opts, group=GROUP)
-    ks_loading.register_session_conf_options(conf, GROUP)
-    ks_loading.register_auth_conf_options(conf, GROUP)
-    ks_loading.register_adapter_conf_options(conf, GROUP,
-                                             include_deprecated=False)
-
-
-def set_defaults(conf):
-    """Set ebsboot's defaults of keystoneauth1's options."""
-    for name, value in _DEFAULTS.items():
-        conf.set_default(name, value, group=GROUP)
-
-
-def list_opts():
-    return {cinder_group: cinder_opts + _with_defaults(
-        ks_loading.get_session_conf_options() +
-        ks_loading.get_auth_common_conf_options() +
-        ks_loading.get_auth_plugin_conf_options('password') +
-        ks_loading.get_adapter_conf_options(include_deprecated=False))}
+register_opts = _OPTIONS.register_opts
+set_defaults = _OPTIONS.set_defaults
+list_opts = _OPTIONS.list_opts

@@ -12,58 +12,25 @@ keystoneauth1's loading options, as Nova has them in its ``[cinder]`` and
 Keystone's endpoint in the catalog.
 """
 
-import copy
-
-from keystoneauth1 import loading as ks_loading
-from oslo_config import cfg
+from ebsboot.conf import ksa
 
 GROUP = 'keystone'
 SERVICE_TYPE = 'identity'
 
-keystone_group = cfg.OptGroup(
+# A verification must fail fast when Keystone is away: the EC2 client gets
+# Unavailable (503) and retries. ebsboot retries once itself.
+_OPTIONS = ksa.ServiceOptions(
     GROUP, title='Keystone options',
     help='The service user with which the EC2 API asks Keystone to verify '
          'request signatures ([api] auth_strategy = keystone): '
          'keystoneauth1 session, authentication and adapter options. The '
-         'user needs the "service" role.')
+         'user needs the "service" role.',
+    defaults={
+        'service_type': SERVICE_TYPE,
+        'valid_interfaces': ['internal', 'public'],
+        'timeout': 5,
+    })
 
-# A verification must fail fast when Keystone is away: the EC2 client gets
-# Unavailable (503) and retries. ebsboot retries once itself.
-_DEFAULTS = {
-    'service_type': SERVICE_TYPE,
-    'valid_interfaces': ['internal', 'public'],
-    'timeout': 5,
-}
-
-
-def _with_defaults(opts):
-    result = []
-    for opt in opts:
-        if opt.dest in _DEFAULTS:
-            opt = copy.deepcopy(opt)
-            opt.default = _DEFAULTS[opt.dest]
-        result.append(opt)
-    return result
-
-
-def register_opts(conf):
-    conf.register_group(keystone_group)
-    ks_loading.register_session_conf_options(conf, GROUP)
-    ks_loading.register_auth_conf_options(conf, GROUP)
-    ks_loading.register_adapter_conf_options(conf, GROUP,
-                                             include_deprecated=False)
-
-
-def set_defaults(conf):
-    """Set ebsboot's defaults of keystoneauth1's options."""
-    for name, value in _DEFAULTS.items():
-        conf.set_default(name, value, group=GROUP)
-
-
-def list_opts():
-    # The sample shows the password plugin's options, the usual choice.
-    return {keystone_group: _with_defaults(
-        ks_loading.get_session_conf_options() +
-        ks_loading.get_auth_common_conf_options() +
-        ks_loading.get_auth_plugin_conf_options('password') +
-        ks_loading.get_adapter_conf_options(include_deprecated=False))}
+register_opts = _OPTIONS.register_opts
+set_defaults = _OPTIONS.set_defaults
+list_opts = _OPTIONS.list_opts

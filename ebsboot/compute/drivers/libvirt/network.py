@@ -178,7 +178,6 @@ class SubnetNetworks:
         """
         netns, bridge, _host_end, ns_end = names(subnet_id)
         network = ipaddress.ip_network(cidr)
-        directory = self._dir(subnet_id)
         self._stop_dnsmasq(subnet_id)
         hosts = ['--dhcp-host=' + line
                  for line in self._read_hosts(subnet_id)]
