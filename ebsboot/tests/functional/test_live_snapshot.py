@@ -64,7 +64,10 @@ class LiveSnapshotTest(base.FunctionalTestCase, test_qemu.QemuTestMixin):
         volumes = os.path.join(self.cloud.state, 'volumes')
         for disk in self.domain_xml(instance_id).iter('disk'):
             source = disk.find('source')
-            if disk.get('device') != 'disk' or source is None:
+            alias = disk.find('alias')
+            # The volumes only (alias ua-<volume id>), not the config drive.
+            if source is None or alias is None or \
+                    not alias.get('name').startswith('ua-'):
                 continue
             self.assertEqual(volumes, os.path.dirname(source.get('file')))
             # Below it only the snapshot it was made from.
