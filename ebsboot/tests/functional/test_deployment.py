@@ -18,6 +18,7 @@ import uuid
 import sqlalchemy as sa
 import testtools.content
 
+from ebsboot.compute.drivers.libvirt import network as libvirt_network
 from ebsboot.db import migration
 from ebsboot.tests.functional import base
 from ebsboot.tests.functional import test_instances
@@ -188,6 +189,11 @@ class SeveralComputeHostsTest(base.FunctionalTestCase,
             '[volume]\ntopic = volume-%s\n'
             '[compute]\ntopic = compute-%s\n'
             % (transport_url, suffix, self.db_url, suffix, suffix)))
+        # After the guests (clean-ups run last first): the subnets'
+        # bridges, namespaces and dnsmasq of each host.
+        for host in self.HOSTS:
+            self.addCleanup(libvirt_network.SubnetNetworks(os.path.join(
+                self.cloud.state, host, 'networks')).teardown_all)
         self.addCleanup(self._destroy_leftover_domains)
         self.computes = {host: self._start_compute(host)
                          for host in self.HOSTS}
