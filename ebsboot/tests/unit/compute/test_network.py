@@ -2,6 +2,8 @@
 
 import json
 import os
+import stat
+import subprocess
 from unittest import mock
 from xml.etree import ElementTree as ET
 
@@ -39,12 +41,25 @@ class SubnetNetworksTest(base.TestCase):
                 self.netns.add(args[3])
             if args[:3] == ('ip', 'netns', 'del'):
                 self.netns.discard(args[3])
+            if 'dnsmasq' in args:
+                self._write_pid_file(args)
             return '', ''
         for target, new in (('_run', run),
                             ('_netns_exists', self.netns.__contains__)):
             patcher = mock.patch.object(network, target, new)
             patcher.start()
             self.addCleanup(patcher.stop)
+
+    def _write_pid_file(self, args):
+        """As dnsmasq does at start: 0644, the pid of a process gone."""
+        [path] = [a.split('=', 1)[1] for a in args
+                  if a.startswith('--pid-file=')]
+        gone = subprocess.Popen(['true'])
+        gone.wait()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, 'w') as f:
+            f.write('%d\n' % gone.pid)
 
     def dnsmasq(self):
         return [c for c in self.commands if 'dnsmasq' in c]
@@ -66,6 +81,10 @@ class SubnetNetworksTest(base.TestCase):
         self.assertIn('--dhcp-host=02:00:00:00:00:01,172.31.0.4,'
                       'ip-172-31-0-4', start)
         self.assertIn('--interface=' + ns_end, start)
+        self.assertIn('--leasefile-ro', start)
+        # Nothing in state_path readable by other users.
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(
+            self.networks._pid_file(SUBNET)).st_mode))
         other = dict(NET, mac_address='02:00:00:00:00:02',
                      ip_address='172.31.0.5')
         self.commands.clear()
